@@ -1,0 +1,191 @@
+package jobs
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+)
+
+// MemoryStore is a Store that keeps jobs in the process's memory. It is the
+// zero-setup default: fast, and lost when the process exits.
+type MemoryStore struct {
+	mu    sync.Mutex
+	jobs  map[string]*Job
+	keys  map[string]string // owner + "\x00" + idempotency key -> job ID
+	queue []string          // queued job IDs in submit order; may hold IDs that are no longer queued
+
+	queued, running int // counts of jobs in those states, kept so that Counts is O(1)
+}
+
+var _ Store = (*MemoryStore)(nil)
+
+// NewMemoryStore returns an empty MemoryStore.
+func NewMemoryStore() *MemoryStore {
+	return &MemoryStore{jobs: make(map[string]*Job), keys: make(map[string]string)}
+}
+
+func idempotencyIndex(owner, key string) string { return owner + "\x00" + key }
+
+// Create implements Store.
+func (s *MemoryStore) Create(_ context.Context, job *Job) (*Job, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	if job.IdempotencyKey != "" {
+		if id, ok := s.keys[idempotencyIndex(job.Owner, job.IdempotencyKey)]; ok {
+			if existing, ok := s.jobs[id]; ok {
+				return existing.Clone(), false, nil
+			}
+		}
+	}
+
+	stored := job.Clone()
+	if stored.Version == 0 {
+		stored.Version = 1
+	}
+	s.jobs[stored.ID] = stored
+	if stored.IdempotencyKey != "" {
+		s.keys[idempotencyIndex(stored.Owner, stored.IdempotencyKey)] = stored.ID
+	}
+	if stored.State == StateQueued {
+		s.queue = append(s.queue, stored.ID)
+	}
+	s.count(stored.State, 1)
+	return stored.Clone(), true, nil
+}
+
+// Get implements Store.
+func (s *MemoryStore) Get(_ context.Context, id string) (*Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	job, ok := s.jobs[id]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	return job.Clone(), nil
+}
+
+// Update implements Store.
+func (s *MemoryStore) Update(_ context.Context, id string, fn func(*Job) error) (*Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	job, ok := s.jobs[id]
+	if !ok {
+		return nil, ErrNotFound
+	}
+	next := job.Clone()
+	if err := fn(next); err != nil {
+		return nil, err
+	}
+	next.ID = job.ID
+	next.Version = job.Version + 1
+	next.UpdatedAt = time.Now()
+	if next.State == StateQueued && job.State != StateQueued {
+		s.queue = append(s.queue, id)
+	}
+	s.count(job.State, -1)
+	s.count(next.State, 1)
+	s.jobs[id] = next
+	return next.Clone(), nil
+}
+
+// Claim implements Store.
+func (s *MemoryStore) Claim(_ context.Context, worker string, now time.Time, lease time.Duration) (*Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	for len(s.queue) > 0 {
+		id := s.queue[0]
+		s.queue = s.queue[1:]
+		job, ok := s.jobs[id]
+		if !ok || job.State != StateQueued {
+			continue
+		}
+		return s.claimLocked(job, worker, now, lease), nil
+	}
+
+	// Take over a running job whose worker stopped renewing its lease.
+	for _, job := range s.jobs {
+		if job.State == StateRunning && !job.LeaseUntil.IsZero() && job.LeaseUntil.Before(now) {
+			return s.claimLocked(job, worker, now, lease), nil
+		}
+	}
+	return nil, nil
+}
+
+func (s *MemoryStore) claimLocked(job *Job, worker string, now time.Time, lease time.Duration) *Job {
+	s.count(job.State, -1)
+	s.count(StateRunning, 1)
+	job.State = StateRunning
+	job.LeaseOwner = worker
+	job.LeaseUntil = now.Add(lease)
+	job.Attempts++
+	if job.StartedAt.IsZero() {
+		job.StartedAt = now
+	}
+	job.Version++
+	job.UpdatedAt = now
+	return job.Clone()
+}
+
+// DueDeliveries implements Store.
+func (s *MemoryStore) DueDeliveries(_ context.Context, now time.Time, limit int) ([]*Job, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	var due []*Job
+	for _, job := range s.jobs {
+		cb := job.Callback
+		if cb == nil || cb.State != DeliveryPending || !job.State.Finished() || cb.NextAttempt.After(now) {
+			continue
+		}
+		due = append(due, job.Clone())
+	}
+	sort.Slice(due, func(i, j int) bool { return due[i].Callback.NextAttempt.Before(due[j].Callback.NextAttempt) })
+	if limit > 0 && len(due) > limit {
+		due = due[:limit]
+	}
+	return due, nil
+}
+
+// DeleteExpired implements Store.
+func (s *MemoryStore) DeleteExpired(_ context.Context, now time.Time) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	deleted := 0
+	for id, job := range s.jobs {
+		if !job.State.Finished() || job.ExpiresAt.IsZero() || !job.ExpiresAt.Before(now) {
+			continue
+		}
+		delete(s.jobs, id)
+		if job.IdempotencyKey != "" {
+			delete(s.keys, idempotencyIndex(job.Owner, job.IdempotencyKey))
+		}
+		deleted++
+	}
+	return deleted, nil
+}
+
+// Counts implements Store.
+func (s *MemoryStore) Counts(context.Context) (queued, running int, err error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+
+	return s.queued, s.running, nil
+}
+
+func (s *MemoryStore) count(state State, delta int) {
+	switch state {
+	case StateQueued:
+		s.queued += delta
+	case StateRunning:
+		s.running += delta
+	}
+}
+
+// Close implements Store. A closed MemoryStore keeps working; Close exists for the interface.
+func (s *MemoryStore) Close() error { return nil }
