@@ -1,0 +1,385 @@
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/longhaul-go/longhaul/transport"
+	"github.com/longhaul-go/longhaul/transport/jobs"
+)
+
+// Header names and media types of the protocol.
+const (
+	HeaderIdempotencyKey = "Idempotency-Key"
+	// HeaderTimeout carries the caller's remaining time in milliseconds, so the
+	// server stops working for a caller that has given up.
+	HeaderTimeout = "Longhaul-Timeout"
+	// HeaderCallbackURL names where the server delivers a callback job's result.
+	HeaderCallbackURL = "Longhaul-Callback-Url"
+	// HeaderCallbackSecret is the Standard Webhooks secret ("whsec_" and base64)
+	// that the server signs the delivery with.
+	HeaderCallbackSecret = "Longhaul-Callback-Secret"
+
+	ContentTypeJSON    = "application/json"
+	ContentTypeProblem = "application/problem+json"
+)
+
+// Limits of the protocol.
+const (
+	// DefaultMaxBodyBytes is the default limit of a request body: 1 MiB.
+	DefaultMaxBodyBytes = 1 << 20
+	// MaxIdempotencyKeyLength is the longest accepted Idempotency-Key, in bytes.
+	MaxIdempotencyKeyLength = 255
+	// MaxProblemBytes is how much of an error body a client reads.
+	MaxProblemBytes = 64 << 10
+	// DefaultMaxWait is the default limit of a long-poll wait.
+	DefaultMaxWait = 30 * time.Second
+	// DefaultRetryAfter is the Retry-After of 202 and 503 answers, in seconds.
+	DefaultRetryAfter = 1
+)
+
+// Status is the body of GET {base}/jobs/{id}: the job's state, progress, and
+// its result or problem once finished.
+type Status struct {
+	ID         string             `json:"id"`
+	State      jobs.State         `json:"state"`
+	Progress   transport.Progress `json:"progress"`
+	CreatedAt  time.Time          `json:"created_at"`
+	UpdatedAt  time.Time          `json:"updated_at"`
+	FinishedAt *time.Time         `json:"finished_at,omitempty"`
+	ExpiresAt  *time.Time         `json:"expires_at,omitempty"`
+	Result     json.RawMessage    `json:"result,omitempty"`
+	Problem    *transport.Problem `json:"problem,omitempty"`
+	Callback   *CallbackStatus    `json:"callback,omitempty"`
+}
+
+// CallbackStatus is the delivery state of a callback job, without its secret.
+type CallbackStatus struct {
+	URL       string             `json:"url"`
+	State     jobs.DeliveryState `json:"state"`
+	Attempts  int                `json:"attempts"`
+	LastError string             `json:"last_error,omitempty"`
+}
+
+// StatusOf returns the status document of job.
+func StatusOf(job *jobs.Job) Status {
+	s := Status{
+		ID:        job.ID,
+		State:     job.State,
+		Progress:  job.Progress,
+		CreatedAt: job.CreatedAt,
+		UpdatedAt: job.UpdatedAt,
+		Result:    job.Result,
+		Problem:   job.Problem,
+	}
+	if !job.FinishedAt.IsZero() {
+		t := job.FinishedAt
+		s.FinishedAt = &t
+	}
+	if !job.ExpiresAt.IsZero() {
+		t := job.ExpiresAt
+		s.ExpiresAt = &t
+	}
+	if cb := job.Callback; cb != nil {
+		s.Callback = &CallbackStatus{URL: cb.URL, State: cb.State, Attempts: cb.Attempts, LastError: cb.LastError}
+	}
+	return s
+}
+
+// ETag returns the entity tag of a job version.
+func ETag(version uint64) string { return `"` + strconv.FormatUint(version, 10) + `"` }
+
+// ParseETag returns the version in an ETag or If-None-Match value, or 0.
+func ParseETag(s string) uint64 {
+	s = strings.TrimPrefix(strings.TrimSpace(s), "W/")
+	v, err := strconv.ParseUint(strings.Trim(s, `"`), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return v
+}
+
+// WriteJSON writes v as a JSON response with the given status.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		WriteProblem(w, transport.NewProblem(http.StatusInternalServerError, transport.CodeInternal, "response cannot be encoded: %v", err))
+		return
+	}
+	w.Header().Set("Content-Type", ContentTypeJSON)
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// WriteProblem writes p as an application/problem+json response. A 503 or 429
+// answer also gets Retry-After.
+func WriteProblem(w http.ResponseWriter, p *transport.Problem) {
+	status := p.Status
+	if status < 400 || status > 599 {
+		status = http.StatusInternalServerError
+	}
+	body, _ := json.Marshal(p)
+	h := w.Header()
+	h.Set("Content-Type", ContentTypeProblem)
+	h.Set("Cache-Control", "no-store")
+	if status == http.StatusServiceUnavailable || status == http.StatusTooManyRequests {
+		h.Set("Retry-After", strconv.Itoa(DefaultRetryAfter))
+	}
+	w.WriteHeader(status)
+	_, _ = w.Write(append(body, '\n'))
+}
+
+// ProblemOf maps an error of the job runtime, or any other error, to the problem
+// a handler sends.
+func ProblemOf(err error) *transport.Problem {
+	var p *transport.Problem
+	switch {
+	case errors.As(err, &p):
+		return transport.AsProblem(err)
+	case errors.Is(err, jobs.ErrNotFound):
+		return transport.NewProblem(http.StatusNotFound, transport.CodeNotFound,
+			"no such job: it never existed, has expired, or belongs to another owner")
+	case errors.Is(err, jobs.ErrIdempotencyConflict):
+		return transport.NewProblem(http.StatusConflict, transport.CodeConflict,
+			"the Idempotency-Key was already used with a different request body: use a new key for a new request")
+	case errors.Is(err, jobs.ErrQueueFull):
+		return transport.NewProblem(http.StatusServiceUnavailable, transport.CodeOverloaded,
+			"the job queue is full: retry after the Retry-After interval")
+	case errors.Is(err, jobs.ErrClosed):
+		return transport.NewProblem(http.StatusServiceUnavailable, transport.CodeOverloaded,
+			"the server is shutting down: retry after the Retry-After interval, possibly on another replica")
+	}
+	return transport.NewProblem(http.StatusInternalServerError, transport.CodeInternal, "%v", err)
+}
+
+// ReadBody reads a JSON request body of at most maxBytes (DefaultMaxBodyBytes
+// when 0). It returns a problem for another media type or a body over the limit.
+func ReadBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, *transport.Problem) {
+	if maxBytes <= 0 {
+		maxBytes = DefaultMaxBodyBytes
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mediaType, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mediaType != ContentTypeJSON && !strings.HasSuffix(mediaType, "+json")) {
+			return nil, transport.NewProblem(http.StatusUnsupportedMediaType, transport.CodeUnsupportedMedia,
+				"Content-Type %q is not supported: send the request as %s", ct, ContentTypeJSON)
+		}
+	}
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBytes))
+	var tooLarge *http.MaxBytesError
+	if errors.As(err, &tooLarge) {
+		return nil, transport.NewProblem(http.StatusRequestEntityTooLarge, transport.CodeTooLarge,
+			"request body is over the limit of %d bytes: send fewer product IDs per request, or split the request", maxBytes)
+	}
+	if err != nil {
+		return nil, transport.InvalidRequest("request body could not be read: %v", err)
+	}
+	return body, nil
+}
+
+// DecodeRequest reads the body of a submit and decodes it with runner.
+func DecodeRequest(w http.ResponseWriter, r *http.Request, runner jobs.Runner, maxBytes int64) ([]byte, *transport.Problem) {
+	body, problem := ReadBody(w, r, maxBytes)
+	if problem != nil {
+		return nil, problem
+	}
+	canonical, err := runner.Decode(body)
+	if err != nil {
+		return nil, transport.AsProblem(err)
+	}
+	return canonical, nil
+}
+
+// IdempotencyKey returns the request's Idempotency-Key, or a problem when it is
+// too long or has characters other than printable ASCII.
+func IdempotencyKey(r *http.Request) (string, *transport.Problem) {
+	key := r.Header.Get(HeaderIdempotencyKey)
+	if err := ValidateIdempotencyKey(key); err != nil {
+		return "", err
+	}
+	return key, nil
+}
+
+// ValidateIdempotencyKey checks a key as IdempotencyKey does; "" is valid.
+func ValidateIdempotencyKey(key string) *transport.Problem {
+	if len(key) > MaxIdempotencyKeyLength {
+		return transport.InvalidRequest("Idempotency-Key is %d bytes, over the limit of %d: use a shorter key such as a UUID",
+			len(key), MaxIdempotencyKeyLength)
+	}
+	for i := 0; i < len(key); i++ {
+		if key[i] < 0x21 || key[i] > 0x7e {
+			return transport.InvalidRequest("Idempotency-Key %q has a character that is not printable ASCII at byte %d: use letters, digits and punctuation",
+				key, i)
+		}
+	}
+	return nil
+}
+
+// Deadline returns the deadline that the request's Longhaul-Timeout header
+// gives, counted from now, or the zero time when the header is absent.
+func Deadline(r *http.Request, now time.Time) (time.Time, *transport.Problem) {
+	v := r.Header.Get(HeaderTimeout)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil || ms <= 0 {
+		return time.Time{}, transport.InvalidRequest("%s %q is not a positive number of milliseconds: send the caller's remaining time, such as 30000",
+			HeaderTimeout, v)
+	}
+	return now.Add(time.Duration(ms) * time.Millisecond), nil
+}
+
+// FormatTimeout returns the Longhaul-Timeout value of the time left until deadline,
+// at least 1 millisecond.
+func FormatTimeout(left time.Duration) string {
+	return strconv.FormatInt(max(left.Milliseconds(), 1), 10)
+}
+
+// Wait returns how long a GET on a job may wait for a change: the wait=N
+// (seconds) of a Prefer header or of the query, capped at maxWait
+// (DefaultMaxWait when 0). It returns 0 when the request asks for no wait.
+func Wait(r *http.Request, maxWait time.Duration) (time.Duration, *transport.Problem) {
+	if maxWait <= 0 {
+		maxWait = DefaultMaxWait
+	}
+	raw := r.URL.Query().Get("wait")
+	source := "query parameter wait"
+	if raw == "" {
+		raw = preferWait(r.Header.Values("Prefer"))
+		source = "Prefer: wait"
+	}
+	if raw == "" {
+		return 0, nil
+	}
+
+	seconds, err := strconv.ParseFloat(raw, 64)
+	if err != nil || seconds < 0 || seconds != seconds {
+		return 0, transport.InvalidRequest("%s %q is not a non-negative number of seconds: send for example wait=10", source, raw)
+	}
+	d := time.Duration(seconds * float64(time.Second))
+	return min(d, maxWait), nil
+}
+
+func preferWait(values []string) string {
+	for _, v := range values {
+		for _, pref := range strings.Split(v, ",") {
+			name, value, ok := strings.Cut(strings.TrimSpace(pref), "=")
+			if ok && strings.EqualFold(strings.TrimSpace(name), "wait") {
+				return strings.Trim(strings.TrimSpace(value), `"`)
+			}
+		}
+	}
+	return ""
+}
+
+// ReadProblem reads the problem of an error response, at most MaxProblemBytes.
+// A body that is not a problem gives one made from the status line.
+func ReadProblem(resp *http.Response) *transport.Problem {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxProblemBytes))
+	p, err := DecodeProblem(body)
+	if err != nil {
+		text := strings.TrimSpace(string(body))
+		if len(text) > 200 {
+			text = text[:200] + "..."
+		}
+		code := transport.CodeInternal
+		switch resp.StatusCode {
+		case http.StatusNotFound:
+			code = transport.CodeNotFound
+		case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+			code = transport.CodeOverloaded
+		case http.StatusRequestEntityTooLarge:
+			code = transport.CodeTooLarge
+		case http.StatusBadRequest:
+			code = transport.CodeInvalidRequest
+		}
+		return transport.NewProblem(resp.StatusCode, code, "server answered %s without problem details: %q", resp.Status, text)
+	}
+	if p.Status == 0 {
+		p.Status = resp.StatusCode
+	}
+	return p
+}
+
+// DecodeProblem parses a problem details document. It fails unless the
+// document is a JSON object with a code or a type.
+func DecodeProblem(body []byte) (*transport.Problem, error) {
+	var p transport.Problem
+	if err := json.Unmarshal(body, &p); err != nil {
+		return nil, fmt.Errorf("wire: invalid problem details: %w", err)
+	}
+	if p.Code == "" && p.Type == "" {
+		return nil, errors.New("wire: problem details have neither code nor type")
+	}
+	if p.Code == "" {
+		p.Code = strings.TrimPrefix(p.Type, transport.ProblemTypeBase)
+	}
+	return &p, nil
+}
+
+// DecodeStatus parses a job status document and checks that it is complete:
+// a valid job ID, a known state, and a result or problem once finished.
+func DecodeStatus(body []byte) (*Status, error) {
+	var s Status
+	if err := json.Unmarshal(body, &s); err != nil {
+		return nil, fmt.Errorf("wire: invalid job status: %w", err)
+	}
+	if !jobs.ValidID(s.ID) {
+		return nil, fmt.Errorf("wire: job status has invalid id %q", s.ID)
+	}
+	switch s.State {
+	case jobs.StateQueued, jobs.StateRunning, jobs.StateCanceled:
+	case jobs.StateSucceeded:
+		if len(s.Result) == 0 {
+			return nil, fmt.Errorf("wire: job %s succeeded but its status has no result", s.ID)
+		}
+	case jobs.StateFailed:
+		if s.Problem == nil {
+			return nil, fmt.Errorf("wire: job %s failed but its status has no problem", s.ID)
+		}
+	default:
+		return nil, fmt.Errorf("wire: job %s has unknown state %q", s.ID, s.State)
+	}
+	return &s, nil
+}
+
+// RetryAfter parses a Retry-After header given in seconds or as an HTTP date.
+// It returns 0 when the header is absent or invalid.
+func RetryAfter(h http.Header, now time.Time) time.Duration {
+	v := strings.TrimSpace(h.Get("Retry-After"))
+	if v == "" {
+		return 0
+	}
+	if seconds, err := strconv.Atoi(v); err == nil && seconds >= 0 {
+		return time.Duration(seconds) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// Owner runs authorize on r; a nil authorize gives the empty owner.
+func Owner(r *http.Request, authorize transport.AuthorizeFunc) (string, *transport.Problem) {
+	if authorize == nil {
+		return "", nil
+	}
+	owner, err := authorize(r)
+	if err == nil {
+		return owner, nil
+	}
+	var p *transport.Problem
+	if errors.As(err, &p) {
+		return "", transport.AsProblem(err)
+	}
+	return "", transport.NewProblem(http.StatusUnauthorized, transport.CodeUnauthorized, "request is not authorized: %v", err)
+}
