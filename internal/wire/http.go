@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"net/http"
 	"strconv"
@@ -235,6 +236,9 @@ func Deadline(r *http.Request, now time.Time) (time.Time, *transport.Problem) {
 		return time.Time{}, transport.InvalidRequest("%s %q is not a positive number of milliseconds: send the caller's remaining time, such as 30000",
 			HeaderTimeout, v)
 	}
+	// A time.Duration ends at about 292 years, so a longer timeout counts as
+	// that long instead of overflowing into a deadline in the past.
+	ms = min(ms, int64(math.MaxInt64/time.Millisecond))
 	return now.Add(time.Duration(ms) * time.Millisecond), nil
 }
 
@@ -265,8 +269,12 @@ func Wait(r *http.Request, maxWait time.Duration) (time.Duration, *transport.Pro
 	if err != nil || seconds < 0 || seconds != seconds {
 		return 0, transport.InvalidRequest("%s %q is not a non-negative number of seconds: send for example wait=10", source, raw)
 	}
-	d := time.Duration(seconds * float64(time.Second))
-	return min(d, maxWait), nil
+	// Cap before the conversion, which overflows into a negative duration for
+	// waits of about 292 years or more.
+	if seconds >= maxWait.Seconds() {
+		return maxWait, nil
+	}
+	return time.Duration(seconds * float64(time.Second)), nil
 }
 
 func preferWait(values []string) string {
@@ -359,8 +367,9 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if seconds, err := strconv.Atoi(v); err == nil && seconds >= 0 {
-		return time.Duration(seconds) * time.Second
+	if seconds, err := strconv.ParseInt(v, 10, 64); err == nil && seconds >= 0 {
+		// Saturate instead of overflowing into a negative wait.
+		return time.Duration(min(seconds, int64(math.MaxInt64/time.Second))) * time.Second
 	}
 	if t, err := http.ParseTime(v); err == nil && t.After(now) {
 		return t.Sub(now)
