@@ -76,20 +76,23 @@ func (s *MemoryStore) Update(_ context.Context, id string, fn func(*Job) error) 
 	if !ok {
 		return nil, ErrNotFound
 	}
-	next := job.Clone()
-	if err := fn(next); err != nil {
+	draft := job.Clone()
+	if err := fn(draft); err != nil {
 		return nil, err
 	}
-	next.ID = job.ID
-	next.Version = job.Version + 1
-	next.UpdatedAt = time.Now()
+	draft.ID = job.ID
+	draft.Version = job.Version + 1
+	draft.UpdatedAt = time.Now()
+
+	// Store a copy: fn may keep draft, which is also the job returned.
+	next := draft.Clone()
 	if next.State == StateQueued && job.State != StateQueued {
 		s.queue = append(s.queue, id)
 	}
 	s.count(job.State, -1)
 	s.count(next.State, 1)
 	s.jobs[id] = next
-	return next.Clone(), nil
+	return draft, nil
 }
 
 // Claim implements Store.
@@ -144,7 +147,13 @@ func (s *MemoryStore) DueDeliveries(_ context.Context, now time.Time, limit int)
 		}
 		due = append(due, job.Clone())
 	}
-	sort.Slice(due, func(i, j int) bool { return due[i].Callback.NextAttempt.Before(due[j].Callback.NextAttempt) })
+	sort.Slice(due, func(i, j int) bool {
+		a, b := due[i].Callback.NextAttempt, due[j].Callback.NextAttempt
+		if !a.Equal(b) {
+			return a.Before(b)
+		}
+		return due[i].ID < due[j].ID // map order is random: keep equal times in a stable order
+	})
 	if limit > 0 && len(due) > limit {
 		due = due[:limit]
 	}

@@ -43,7 +43,8 @@ type Config struct {
 	// changes made by other processes. Defaults to 1 second.
 	PollInterval time.Duration
 	// ProgressInterval is the minimum time between two stored progress reports
-	// of one job; the last report is always stored. Defaults to 100 milliseconds.
+	// of one job. A report with Done equal to Total, and the last report of a
+	// job that finishes, are always stored. Defaults to 100 milliseconds.
 	ProgressInterval time.Duration
 	// FinalWriteTimeout bounds each write that records a job's end, which runs
 	// on its own context so that a shutdown cannot cancel it. Defaults to 5 seconds.
@@ -90,11 +91,11 @@ func (c *Config) setDefaults() {
 
 // Submission is a request for a new job.
 type Submission struct {
-	Owner          string          // the owner the authorization hook returned; "" when there is none
-	IdempotencyKey string          // "" means no deduplication
-	Request        []byte          // the request, already checked by Runner.Decode
-	Deadline       time.Time       // the caller's deadline; zero means none
-	Callback       *Callback       // the result's delivery, or nil
+	Owner          string    // the owner the authorization hook returned; "" when there is none
+	IdempotencyKey string    // "" means no deduplication
+	Request        []byte    // the request, already checked by Runner.Decode
+	Deadline       time.Time // the caller's deadline; zero means none
+	Callback       *Callback // the result's delivery, or nil
 }
 
 // Causes passed to a running job's context when it is cancelled.
@@ -120,6 +121,7 @@ type Runtime struct {
 	running     map[string]context.CancelCauseFunc
 	finishHooks []func(*Job)
 	closed      bool
+	abandoning  bool // Shutdown's ctx ended: runs starting now are cancelled at once
 
 	workers  sync.WaitGroup
 	shutdown sync.Once
@@ -184,12 +186,22 @@ func (r *Runtime) Submit(ctx context.Context, s Submission) (job *Job, created b
 		return nil, false, ErrClosed
 	}
 
+	// NOTE: the limit is checked before the idempotency key, so a replayed
+	// submit of an existing job also gets ErrQueueFull while the queue is full.
 	queued, _, err := r.store.Counts(ctx)
 	if err != nil {
 		return nil, false, fmt.Errorf("jobs: count queued jobs: %w", err)
 	}
 	if queued >= r.cfg.QueueDepth {
 		return nil, false, ErrQueueFull
+	}
+
+	callback := s.Callback
+	if callback != nil && callback.State == "" {
+		// A delivery without a state would never be found by DueDeliveries.
+		pending := *s.Callback
+		pending.State = DeliveryPending
+		callback = &pending
 	}
 
 	now := r.cfg.Now()
@@ -204,7 +216,7 @@ func (r *Runtime) Submit(ctx context.Context, s Submission) (job *Job, created b
 		Deadline:       s.Deadline,
 		CreatedAt:      now,
 		UpdatedAt:      now,
-		Callback:       s.Callback,
+		Callback:       callback,
 	}
 	stored, created, err := r.store.Create(ctx, job)
 	if err != nil {
@@ -317,8 +329,11 @@ var errUnchanged = errors.New("jobs: unchanged")
 
 // Shutdown stops taking jobs from the queue, lets running jobs finish until ctx
 // ends, then cancels the rest and puts them back in the queue of the store, so
-// that a later runtime on the same store runs them again. It waits for every
-// worker to return. The store is not closed.
+// that a later runtime on the same store runs them again. A job whose cancel
+// was requested ends canceled instead. Shutdown returns ctx.Err() when it had
+// to cancel jobs, and nil when every job finished within the grace. It waits
+// for every worker to return, so an engine that ignores its ctx keeps Shutdown
+// waiting. The store is not closed.
 func (r *Runtime) Shutdown(ctx context.Context) error {
 	r.shutdown.Do(func() {
 		r.mu.Lock()
@@ -339,7 +354,10 @@ func (r *Runtime) Shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 	}
 
+	// A worker that claimed a job just before Shutdown may register its run
+	// after this loop, so abandoning makes it cancel that run itself.
 	r.mu.Lock()
+	r.abandoning = true
 	for _, cancel := range r.running {
 		cancel(errShutdown)
 	}

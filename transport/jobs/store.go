@@ -14,9 +14,13 @@ var ErrNotFound = errors.New("jobs: job not found")
 // processes may share a store that supports it (each method must then be atomic
 // across processes). Every method must be safe for concurrent use.
 //
-// Stores return copies: changing a returned *Job changes nothing stored.
+// Stores return copies and keep none of the caller's jobs: changing a returned
+// *Job, the job given to Create or the job that Update's fn received changes
+// nothing stored.
 type Store interface {
-	// Create stores job, which is queued and has a new ID. When job.IdempotencyKey
+	// Create stores job, which is queued and has a new ID, and returns it with
+	// created true. A job given with Version 0 is stored with Version 1, because
+	// the Runtime's Wait treats version 0 as "no version". When job.IdempotencyKey
 	// is not empty and a job of the same owner with that key exists, Create stores
 	// nothing and returns the existing job with created false.
 	Create(ctx context.Context, job *Job) (stored *Job, created bool, err error)
@@ -35,11 +39,13 @@ type Store interface {
 	Claim(ctx context.Context, worker string, now time.Time, lease time.Duration) (*Job, error)
 
 	// DueDeliveries returns up to limit finished jobs whose callback is pending
-	// with NextAttempt at or before now.
+	// with NextAttempt at or before now, the earliest NextAttempt first. A limit
+	// of 0 or less means no limit.
 	DueDeliveries(ctx context.Context, now time.Time, limit int) ([]*Job, error)
 
 	// DeleteExpired deletes finished jobs whose ExpiresAt is before now, with
-	// their idempotency keys, and returns how many it deleted.
+	// their idempotency keys, and returns how many it deleted. A job with a zero
+	// ExpiresAt never expires.
 	DeleteExpired(ctx context.Context, now time.Time) (int, error)
 
 	// Counts returns how many jobs are queued and running.
