@@ -416,14 +416,20 @@ func (c *Client[Req, Res]) await(ctx context.Context, st *wire.Status, etag stri
 			return outcome[Res](st)
 		}
 
-		// Without an ETag the server would hold the request until the job
-		// ends, and no progress would arrive. So send a request without a wait.
-		wait := c.longPoll
-		if etag == "" {
+		// Without If-None-Match the server holds the request until the job
+		// ends. That is what a call without a progress handler wants: one
+		// request per long-poll. A call with one sends its ETag so that every
+		// change answers, and without an ETag it asks without a wait.
+		wait, ifNoneMatch := c.longPoll, ""
+		switch {
+		case o.OnProgress == nil:
+		case etag == "":
 			wait = 0
+		default:
+			ifNoneMatch = etag
 		}
 		start := time.Now()
-		next, nextETag, err := c.poll(ctx, st.ID, etag, wait)
+		next, nextETag, err := c.poll(ctx, st.ID, ifNoneMatch, wait)
 		if err != nil {
 			var zero Res
 			return zero, err
