@@ -15,14 +15,22 @@ type MemoryStore struct {
 	keys  map[string]string // owner + "\x00" + idempotency key -> job ID
 	queue []string          // queued job IDs in submit order; may hold IDs that are no longer queued
 
-	queued, running int // counts of jobs in those states, kept so that Counts is O(1)
+	// Indexes kept so that no hot path scans every retained job.
+	queued  int                 // how many jobs are queued
+	running map[string]struct{} // IDs of running jobs, for lease takeover
+	pending map[string]struct{} // IDs of jobs whose callback delivery is pending
 }
 
 var _ Store = (*MemoryStore)(nil)
 
 // NewMemoryStore returns an empty MemoryStore.
 func NewMemoryStore() *MemoryStore {
-	return &MemoryStore{jobs: make(map[string]*Job), keys: make(map[string]string)}
+	return &MemoryStore{
+		jobs:    make(map[string]*Job),
+		keys:    make(map[string]string),
+		running: make(map[string]struct{}),
+		pending: make(map[string]struct{}),
+	}
 }
 
 func idempotencyIndex(owner, key string) string { return owner + "\x00" + key }
@@ -51,7 +59,7 @@ func (s *MemoryStore) Create(_ context.Context, job *Job) (*Job, bool, error) {
 	if stored.State == StateQueued {
 		s.queue = append(s.queue, stored.ID)
 	}
-	s.count(stored.State, 1)
+	s.index(nil, stored)
 	return stored.Clone(), true, nil
 }
 
@@ -89,8 +97,7 @@ func (s *MemoryStore) Update(_ context.Context, id string, fn func(*Job) error) 
 	if next.State == StateQueued && job.State != StateQueued {
 		s.queue = append(s.queue, id)
 	}
-	s.count(job.State, -1)
-	s.count(next.State, 1)
+	s.index(job, next)
 	s.jobs[id] = next
 	return draft, nil
 }
@@ -111,8 +118,9 @@ func (s *MemoryStore) Claim(_ context.Context, worker string, now time.Time, lea
 	}
 
 	// Take over a running job whose worker stopped renewing its lease.
-	for _, job := range s.jobs {
-		if job.State == StateRunning && !job.LeaseUntil.IsZero() && job.LeaseUntil.Before(now) {
+	for id := range s.running {
+		job := s.jobs[id]
+		if !job.LeaseUntil.IsZero() && job.LeaseUntil.Before(now) {
 			return s.claimLocked(job, worker, now, lease), nil
 		}
 	}
@@ -120,8 +128,7 @@ func (s *MemoryStore) Claim(_ context.Context, worker string, now time.Time, lea
 }
 
 func (s *MemoryStore) claimLocked(job *Job, worker string, now time.Time, lease time.Duration) *Job {
-	s.count(job.State, -1)
-	s.count(StateRunning, 1)
+	before := *job
 	job.State = StateRunning
 	job.LeaseOwner = worker
 	job.LeaseUntil = now.Add(lease)
@@ -131,6 +138,7 @@ func (s *MemoryStore) claimLocked(job *Job, worker string, now time.Time, lease 
 	}
 	job.Version++
 	job.UpdatedAt = now
+	s.index(&before, job)
 	return job.Clone()
 }
 
@@ -140,9 +148,9 @@ func (s *MemoryStore) DueDeliveries(_ context.Context, now time.Time, limit int)
 	defer s.mu.Unlock()
 
 	var due []*Job
-	for _, job := range s.jobs {
-		cb := job.Callback
-		if cb == nil || cb.State != DeliveryPending || !job.State.Finished() || cb.NextAttempt.After(now) {
+	for id := range s.pending {
+		job := s.jobs[id]
+		if !job.State.Finished() || job.Callback.NextAttempt.After(now) {
 			continue
 		}
 		due = append(due, job.Clone())
@@ -170,6 +178,7 @@ func (s *MemoryStore) DeleteExpired(_ context.Context, now time.Time) (int, erro
 		if !job.State.Finished() || job.ExpiresAt.IsZero() || !job.ExpiresAt.Before(now) {
 			continue
 		}
+		s.index(job, nil)
 		delete(s.jobs, id)
 		if job.IdempotencyKey != "" {
 			delete(s.keys, idempotencyIndex(job.Owner, job.IdempotencyKey))
@@ -184,15 +193,30 @@ func (s *MemoryStore) Counts(context.Context) (queued, running int, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 
-	return s.queued, s.running, nil
+	return s.queued, len(s.running), nil
 }
 
-func (s *MemoryStore) count(state State, delta int) {
-	switch state {
+// index moves a job's entries in the indexes from its old version to its new
+// one; a nil old means a new job, a nil next a deleted one.
+func (s *MemoryStore) index(old, next *Job) {
+	if old != nil {
+		if old.State == StateQueued {
+			s.queued--
+		}
+		delete(s.running, old.ID)
+		delete(s.pending, old.ID)
+	}
+	if next == nil {
+		return
+	}
+	switch next.State {
 	case StateQueued:
-		s.queued += delta
+		s.queued++
 	case StateRunning:
-		s.running += delta
+		s.running[next.ID] = struct{}{}
+	}
+	if next.Callback != nil && next.Callback.State == DeliveryPending {
+		s.pending[next.ID] = struct{}{}
 	}
 }
 
