@@ -59,7 +59,7 @@ type Server struct {
 	runtime   *jobs.Runtime
 	basePath  string
 	simple    http.Handler
-	polling   http.Handler
+	polling   *polling.Handler
 	callback  *callback.Handler
 	websocket *websocket.Handler
 }
@@ -131,11 +131,24 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Runtime returns the job runtime shared by the asynchronous strategies.
 func (s *Server) Runtime() *jobs.Runtime { return s.runtime }
 
+// Drain makes long-polls in progress, and later ones, answer at once with the
+// job's current status, so that http.Server.Shutdown does not wait for them.
+// Register it before serving:
+//
+//	httpServer.RegisterOnShutdown(srv.Drain)
+//
+// Shutdown calls it too. Drain is idempotent.
+func (s *Server) Drain() {
+	s.polling.Drain()
+	s.callback.Drain()
+}
+
 // Shutdown closes WebSocket connections, lets running jobs finish until ctx
 // ends, puts the rest back in the store's queue, and stops callback deliveries.
 // It does not close the http.Server that serves s: shut that down first, so that
 // no new request arrives.
 func (s *Server) Shutdown(ctx context.Context) error {
+	s.Drain()
 	wsErr := s.websocket.Shutdown(ctx)
 	rtErr := s.runtime.Shutdown(ctx)
 	cbErr := s.callback.Shutdown(ctx)

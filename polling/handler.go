@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/longhaul-go/longhaul/internal/wire"
@@ -63,6 +64,9 @@ type Handler struct {
 	hook    func(r *http.Request, s *jobs.Submission) *transport.Problem
 	log     *slog.Logger
 	mux     *http.ServeMux
+
+	drained   chan struct{} // closed by Drain: long-polls answer at once
+	drainOnce sync.Once
 }
 
 var _ http.Handler = (*Handler)(nil)
@@ -87,6 +91,7 @@ func NewHandler(rt *jobs.Runtime, cfg HandlerConfig) *Handler {
 		hook:    cfg.SubmitHook,
 		log:     cfg.Logger,
 		mux:     http.NewServeMux(),
+		drained: make(chan struct{}),
 	}
 	if h.maxBody <= 0 {
 		h.maxBody = wire.DefaultMaxBodyBytes
@@ -116,6 +121,14 @@ func cleanBasePath(p string) string {
 		p = "/" + p
 	}
 	return p
+}
+
+// Drain makes every long-poll in progress, and every later one, answer at
+// once with the job's current status, so that http.Server.Shutdown need not
+// wait up to MaxWait for them. Clients poll again, elsewhere or after a
+// restart. Register it with http.Server.RegisterOnShutdown. Drain is idempotent.
+func (h *Handler) Drain() {
+	h.drainOnce.Do(func() { close(h.drained) })
 }
 
 // ServeHTTP routes the request to the submit, status or cancel endpoint.
@@ -196,6 +209,12 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	select {
+	case <-h.drained:
+		wait = 0
+	default:
+	}
+
 	var job *jobs.Job
 	var err error
 	if wait > 0 {
@@ -220,6 +239,13 @@ func (h *Handler) waitForChange(r *http.Request, owner, id string, wait time.Dur
 	version := wire.ParseETag(r.Header.Get("If-None-Match"))
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
+	go func() {
+		select {
+		case <-h.drained:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 
 	job, err := h.rt.Wait(ctx, owner, id, version)
 	if err != nil && ctx.Err() != nil && r.Context().Err() == nil {

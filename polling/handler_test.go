@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -467,4 +468,49 @@ func TestHandlerLogsWithJobID(t *testing.T) {
 		}
 	}
 	assert.Empty(t, want, "log lines missing")
+}
+
+func TestHandlerDrainEndsLongPolls(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	defer close(release)
+	rt := jobs.New(jobs.EngineRunner(blockingEngine(release, nil)), jobs.Config{PollInterval: 10 * time.Millisecond})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		defer cancel()
+		_ = rt.Shutdown(ctx)
+	})
+	h := NewHandler(rt, HandlerConfig{})
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+
+	submitted := send(t, http.MethodPost, srv.URL+"/jobs", `{"numbers":[1]}`, nil)
+	require.Equal(t, http.StatusAccepted, submitted.status)
+	id := submitted.statusDocument(t).ID
+
+	done := make(chan response, 1)
+	go func() {
+		resp, err := exchange(http.MethodGet, srv.URL+"/jobs/"+id+"?wait=30", "", nil)
+		if err != nil {
+			t.Errorf("long-poll: %v", err)
+		}
+		done <- resp
+	}()
+	time.Sleep(50 * time.Millisecond) // let the long-poll start waiting
+	drainedAt := time.Now()
+	h.Drain()
+
+	select {
+	case resp := <-done:
+		assert.Less(t, time.Since(drainedAt), time.Second, "time from Drain to the long-poll's answer")
+		require.Equal(t, http.StatusOK, resp.status, "body %s", resp.body)
+		assert.NotEqual(t, jobs.StateSucceeded, resp.statusDocument(t).State, "state of a job still running")
+	case <-time.After(5 * time.Second):
+		t.Fatal("the long-poll did not answer within 5 s of Drain")
+	}
+
+	start := time.Now()
+	later := send(t, http.MethodGet, srv.URL+"/jobs/"+id+"?wait=30", "", nil)
+	require.Equal(t, http.StatusOK, later.status)
+	assert.Less(t, time.Since(start), time.Second, "a long-poll that started after Drain waited")
 }

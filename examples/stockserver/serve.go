@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -30,31 +29,11 @@ func (h *health) ServeHTTP(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ok\n"))
 }
 
-// endLongPolls gives every status request (GET /jobs/{id}) a context that
-// ends when draining ends. A long-poll waits up to 30 seconds, longer than a
-// graceful shutdown should take, so at shutdown the polling handler returns
-// the job's current status at once, and the client polls again later.
-func endLongPolls(draining context.Context, next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet || !strings.HasPrefix(r.URL.Path, "/jobs/") {
-			next.ServeHTTP(w, r)
-			return
-		}
-
-		ctx, cancel := context.WithCancel(r.Context())
-		defer cancel()
-		stop := context.AfterFunc(draining, cancel)
-		defer stop()
-
-		next.ServeHTTP(w, r.WithContext(ctx))
-	})
-}
-
 // newHandler routes GET /healthz to h and every other request to srv.
-func newHandler(srv *longhaul.Server, h *health, draining context.Context) http.Handler {
+func newHandler(srv *longhaul.Server, h *health) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", h)
-	mux.Handle("/", endLongPolls(draining, srv))
+	mux.Handle("/", srv)
 	return mux
 }
 
@@ -62,17 +41,18 @@ func newHandler(srv *longhaul.Server, h *health, draining context.Context) http.
 // both down and returns the exit status.
 func serve(ctx context.Context, cfg config, listener net.Listener, srv *longhaul.Server, logger *slog.Logger, onListen func(net.Addr)) int {
 	h := &health{}
-	draining, drain := context.WithCancel(context.Background())
-	defer drain()
-
 	httpServer := &http.Server{
-		Handler: newHandler(srv, h, draining),
+		Handler: newHandler(srv, h),
 		// Guards against clients that never finish their headers. There is
 		// no WriteTimeout, because POST /run holds its response until the job ends.
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
+	// A long-poll waits up to 30 seconds, longer than a graceful shutdown
+	// should take: at shutdown, Drain makes it answer with the job's current
+	// status at once, and the client polls again later.
+	httpServer.RegisterOnShutdown(srv.Drain)
 
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- httpServer.Serve(listener) }()
@@ -91,7 +71,6 @@ func serve(ctx context.Context, cfg config, listener net.Listener, srv *longhaul
 	}
 
 	h.draining.Store(true)
-	drain()
 	if !shutdown(httpServer, srv, logger, cfg.shutdownTimeout) {
 		status = exitFailure
 	}
