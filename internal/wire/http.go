@@ -119,12 +119,16 @@ func WriteJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(append(body, '\n'))
 }
 
-// WriteProblem writes p as an application/problem+json response. A 503 or 429
-// answer also gets Retry-After.
+// WriteProblem writes p as an application/problem+json response. A status
+// outside 400-599 is sent as 500, in the body too, so that the body's status
+// member matches the response. A 503 or 429 response also gets Retry-After.
 func WriteProblem(w http.ResponseWriter, p *transport.Problem) {
 	status := p.Status
 	if status < 400 || status > 599 {
 		status = http.StatusInternalServerError
+		sent := *p
+		sent.Status = status
+		p = &sent
 	}
 	body, _ := json.Marshal(p)
 	h := w.Header()
@@ -178,7 +182,7 @@ func ReadBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, *
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) {
 		return nil, transport.NewProblem(http.StatusRequestEntityTooLarge, transport.CodeTooLarge,
-			"request body is over the limit of %d bytes: send fewer product IDs per request, or split the request", maxBytes)
+			"request body is over the limit of %d bytes: send a smaller request, or split it into several", maxBytes)
 	}
 	if err != nil {
 		return nil, transport.InvalidRequest("request body could not be read: %v", err)
@@ -232,12 +236,16 @@ func Deadline(r *http.Request, now time.Time) (time.Time, *transport.Problem) {
 		return time.Time{}, nil
 	}
 	ms, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if errors.Is(err, strconv.ErrRange) && ms > 0 {
+		err = nil // ms is math.MaxInt64: a valid timeout, capped below
+	}
 	if err != nil || ms <= 0 {
 		return time.Time{}, transport.InvalidRequest("%s %q is not a positive number of milliseconds: send the caller's remaining time, such as 30000",
 			HeaderTimeout, v)
 	}
-	// A time.Duration ends at about 292 years, so a longer timeout counts as
-	// that long instead of overflowing into a deadline in the past.
+	// A time.Duration ends at about 292 years, so a longer timeout, also one
+	// beyond int64, counts as that long instead of overflowing into a deadline
+	// in the past.
 	ms = min(ms, int64(math.MaxInt64/time.Millisecond))
 	return now.Add(time.Duration(ms) * time.Millisecond), nil
 }
@@ -266,15 +274,20 @@ func Wait(r *http.Request, maxWait time.Duration) (time.Duration, *transport.Pro
 	}
 
 	seconds, err := strconv.ParseFloat(raw, 64)
-	if err != nil || seconds < 0 || seconds != seconds {
+	if errors.Is(err, strconv.ErrRange) && seconds > 0 {
+		err = nil // seconds is +Inf: a valid wait, capped below
+	}
+	if err != nil || seconds < 0 || math.IsNaN(seconds) {
 		return 0, transport.InvalidRequest("%s %q is not a non-negative number of seconds: send for example wait=10", source, raw)
 	}
 	// Cap before the conversion, which overflows into a negative duration for
-	// waits of about 292 years or more.
-	if seconds >= maxWait.Seconds() {
+	// waits of about 292 years or more, and after it, because float64 rounding
+	// may carry a wait just under the cap past it.
+	nanoseconds := seconds * float64(time.Second)
+	if nanoseconds >= float64(maxWait) {
 		return maxWait, nil
 	}
-	return time.Duration(seconds * float64(time.Second)), nil
+	return min(time.Duration(nanoseconds), maxWait), nil
 }
 
 func preferWait(values []string) string {
@@ -282,6 +295,9 @@ func preferWait(values []string) string {
 		for _, pref := range strings.Split(v, ",") {
 			name, value, ok := strings.Cut(strings.TrimSpace(pref), "=")
 			if ok && strings.EqualFold(strings.TrimSpace(name), "wait") {
+				// A preference's parameters follow its value after ";".
+				// The wait preference defines none, so they are ignored.
+				value, _, _ = strings.Cut(value, ";")
 				return strings.Trim(strings.TrimSpace(value), `"`)
 			}
 		}
@@ -309,6 +325,12 @@ func ReadProblem(resp *http.Response) *transport.Problem {
 			code = transport.CodeTooLarge
 		case http.StatusBadRequest:
 			code = transport.CodeInvalidRequest
+		case http.StatusUnauthorized:
+			code = transport.CodeUnauthorized
+		case http.StatusMethodNotAllowed:
+			code = transport.CodeMethodNotAllowed
+		case http.StatusUnsupportedMediaType:
+			code = transport.CodeUnsupportedMedia
 		}
 		return transport.NewProblem(resp.StatusCode, code, "server answered %s without problem details: %q", resp.Status, text)
 	}
@@ -319,7 +341,8 @@ func ReadProblem(resp *http.Response) *transport.Problem {
 }
 
 // DecodeProblem parses a problem details document. It fails unless the
-// document is a JSON object with a code or a type.
+// document is a JSON object with a code, or with a type that the code is taken
+// from: the fragment of a longhaul type, or the whole URI of another type.
 func DecodeProblem(body []byte) (*transport.Problem, error) {
 	var p transport.Problem
 	if err := json.Unmarshal(body, &p); err != nil {
@@ -330,6 +353,9 @@ func DecodeProblem(body []byte) (*transport.Problem, error) {
 	}
 	if p.Code == "" {
 		p.Code = strings.TrimPrefix(p.Type, transport.ProblemTypeBase)
+	}
+	if p.Code == "" {
+		return nil, fmt.Errorf("wire: problem type %q names no code", p.Type)
 	}
 	return &p, nil
 }
@@ -367,7 +393,11 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 	if v == "" {
 		return 0
 	}
-	if seconds, err := strconv.ParseInt(v, 10, 64); err == nil && seconds >= 0 {
+	seconds, err := strconv.ParseInt(v, 10, 64)
+	if errors.Is(err, strconv.ErrRange) && seconds > 0 {
+		err = nil // seconds is math.MaxInt64: a valid delay, saturated below
+	}
+	if err == nil && seconds >= 0 {
 		// Saturate instead of overflowing into a negative wait.
 		return time.Duration(min(seconds, int64(math.MaxInt64/time.Second))) * time.Second
 	}

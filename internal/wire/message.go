@@ -3,7 +3,9 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 
 	"github.com/longhaul-go/longhaul/transport"
 )
@@ -38,14 +40,18 @@ type Message struct {
 }
 
 // DecodeClientMessage parses a message that a client sent and checks its form:
-// a known client type, a call ID of printable ASCII within MaxCallIDLength, a
-// request on submit, a job ID on resume. The problem it returns names the field.
+// one JSON object with no unknown fields, a known client type, a call ID of
+// printable ASCII within MaxCallIDLength, a request on submit, a job ID on
+// resume. The problem it returns names the field.
 func DecodeClientMessage(data []byte) (Message, *transport.Problem) {
 	var m Message
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&m); err != nil {
 		return Message{}, transport.InvalidRequest("message is not a valid JSON message object: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return m, transport.InvalidRequest("message has data after the JSON object: send one message per text frame")
 	}
 
 	if err := validateCallID(m.CallID); err != nil {
