@@ -110,20 +110,21 @@ func inheritHandler(basePath *string, maxBody *int64, authorize *transport.Autho
 // ServeHTTP routes the request to the strategy that serves its path.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rest, ok := strings.CutPrefix(r.URL.Path, s.basePath)
+	if !ok {
+		rest = ""
+	}
 	switch {
-	case !ok:
-		http.NotFound(w, r)
 	case rest == "/run":
 		s.simple.ServeHTTP(w, r)
 	case rest == "/ws":
 		s.websocket.ServeHTTP(w, r)
-	case rest == "/jobs" && r.Header.Get(wire.HeaderCallbackURL) != "":
+	case rest == "/jobs" && (r.Header.Get(wire.HeaderCallbackURL) != "" || r.Header.Get(wire.HeaderCallbackSecret) != ""):
 		s.callback.ServeHTTP(w, r)
 	case rest == "/jobs" || strings.HasPrefix(rest, "/jobs/"):
 		s.polling.ServeHTTP(w, r)
 	default:
 		wire.WriteProblem(w, transport.NewProblem(http.StatusNotFound, transport.CodeNotFound,
-			"no route for %s %s: the server serves %s/run, %s/jobs, %s/jobs/{id} and %s/ws",
+			"no route for %s %s: this server serves %s/run, %s/jobs, %s/jobs/{id} and %s/ws",
 			r.Method, r.URL.Path, s.basePath, s.basePath, s.basePath, s.basePath))
 	}
 }

@@ -16,7 +16,7 @@ const (
 	CodeInvalidRequest   = "invalid-request"        // 400: the request is malformed or breaks a limit
 	CodeTooLarge         = "request-too-large"      // 413: the body is over the size limit
 	CodeUnsupportedMedia = "unsupported-media-type" // 415: the body is not JSON
-	CodeNotFound         = "not-found"              // 404: no such job, or it belongs to another owner or has expired
+	CodeNotFound         = "not-found"              // 404: no such route, or no such job (never existed, expired, or another owner's)
 	CodeMethodNotAllowed = "method-not-allowed"     // 405
 	CodeConflict         = "idempotency-conflict"   // 409: the idempotency key was used with another body
 	CodeOverloaded       = "overloaded"             // 503: the queue or connection limit is full; retry after Retry-After
@@ -97,7 +97,7 @@ func titleOf(code string, status int) string {
 	case CodeUnsupportedMedia:
 		return "Unsupported media type"
 	case CodeNotFound:
-		return "Job not found"
+		return "Not found"
 	case CodeMethodNotAllowed:
 		return "Method not allowed"
 	case CodeConflict:

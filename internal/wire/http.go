@@ -59,6 +59,9 @@ type Status struct {
 	Result     json.RawMessage    `json:"result,omitempty"`
 	Problem    *transport.Problem `json:"problem,omitempty"`
 	Callback   *CallbackStatus    `json:"callback,omitempty"`
+	// CancelRequested is true once a cancel was requested for a job that is
+	// still running: it ends as canceled when its engine returns.
+	CancelRequested bool `json:"cancel_requested,omitempty"`
 }
 
 // CallbackStatus is the delivery state of a callback job, without its secret.
@@ -79,6 +82,9 @@ func StatusOf(job *jobs.Job) Status {
 		UpdatedAt: job.UpdatedAt,
 		Result:    job.Result,
 		Problem:   job.Problem,
+	}
+	if job.CancelRequested && !job.State.Finished() {
+		s.CancelRequested = true
 	}
 	if !job.FinishedAt.IsZero() {
 		t := job.FinishedAt
@@ -206,6 +212,10 @@ func DecodeRequest(w http.ResponseWriter, r *http.Request, runner jobs.Runner, m
 // IdempotencyKey returns the request's Idempotency-Key, or a problem when it is
 // too long or has characters other than printable ASCII.
 func IdempotencyKey(r *http.Request) (string, *transport.Problem) {
+	keys := r.Header.Values(HeaderIdempotencyKey)
+	if len(keys) > 1 {
+		return "", transport.InvalidRequest("request has %d Idempotency-Key headers: send exactly one", len(keys))
+	}
 	key := r.Header.Get(HeaderIdempotencyKey)
 	if err := ValidateIdempotencyKey(key); err != nil {
 		return "", err
@@ -221,7 +231,7 @@ func ValidateIdempotencyKey(key string) *transport.Problem {
 	}
 	for i := 0; i < len(key); i++ {
 		if key[i] < 0x21 || key[i] > 0x7e {
-			return transport.InvalidRequest("Idempotency-Key %q has a character that is not printable ASCII at byte %d: use letters, digits and punctuation",
+			return transport.InvalidRequest("Idempotency-Key %q has a space, control or non-ASCII character at byte %d: use only visible ASCII such as letters, digits and punctuation",
 				key, i)
 		}
 	}

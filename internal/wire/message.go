@@ -88,7 +88,7 @@ func validateCallID(id string) *transport.Problem {
 	}
 	for i := 0; i < len(id); i++ {
 		if id[i] < 0x21 || id[i] > 0x7e {
-			return transport.InvalidRequest("call_id %q has a character that is not printable ASCII at byte %d", id, i)
+			return transport.InvalidRequest("call_id %q has a space, control or non-ASCII character at byte %d: use only visible ASCII", id, i)
 		}
 	}
 	return nil

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 
 	"github.com/longhaul-go/longhaul/transport"
 )
@@ -77,8 +78,12 @@ func (r engineRunner[Req, Res]) Run(ctx context.Context, raw json.RawMessage, pr
 
 func decodeStrict[T any](body []byte) (T, error) {
 	var v T
-	if len(bytes.TrimSpace(body)) == 0 {
+	trimmed := bytes.TrimSpace(body)
+	if len(trimmed) == 0 {
 		return v, transport.InvalidRequest("request body is empty: send the request as a JSON object")
+	}
+	if bytes.Equal(trimmed, []byte("null")) {
+		return v, transport.InvalidRequest("request body is JSON null: send the request as a JSON object")
 	}
 
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -98,8 +103,10 @@ func describeJSONError(err error) string {
 	switch {
 	case errors.As(err, &syntax):
 		return fmt.Sprintf("invalid JSON at byte %d: %v", syntax.Offset, err)
+	case errors.As(err, &typeErr) && typeErr.Field == "":
+		return fmt.Sprintf("the body is a JSON %s, but the request must be a JSON object", typeErr.Value)
 	case errors.As(err, &typeErr):
-		return fmt.Sprintf("field %q must be %s, got JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
+		return fmt.Sprintf("field %q must be of JSON type %s, got JSON %s", typeErr.Field, jsonKind(typeErr.Type.Kind()), typeErr.Value)
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return "JSON ends early: the body was cut or is incomplete"
 	}
@@ -114,4 +121,23 @@ func validate[T any](v *T) error {
 		return val.Validate()
 	}
 	return nil
+}
+
+// jsonKind names the JSON type that a Go kind decodes from.
+func jsonKind(k reflect.Kind) string {
+	switch k {
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Slice, reflect.Array:
+		return "array"
+	case reflect.Map, reflect.Struct:
+		return "object"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64,
+		reflect.Float32, reflect.Float64:
+		return "number"
+	}
+	return k.String()
 }
