@@ -191,7 +191,7 @@ func TestWithBreakerNameAndStateChanges(t *testing.T) {
 	if !IsCircuitOpen(err) {
 		t.Fatalf("Do = %v, want a breaker rejection", err)
 	}
-	if want := `transport: circuit breaker is open (breaker "polling"): circuit breaker is open`; err.Error() != want {
+	if want := `transport: circuit breaker "polling" is open after repeated failures: try again later`; err.Error() != want {
 		t.Errorf("Do = %q, want %q", err, want)
 	}
 	mu.Lock()

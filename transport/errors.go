@@ -43,8 +43,26 @@ func (e *UnavailableError) Is(target error) bool { return target == ErrUnavailab
 // circuitOpen wraps a gobreaker rejection so that it matches both ErrCircuitOpen
 // and the gobreaker sentinel.
 func circuitOpen(name string, err error) error {
-	return fmt.Errorf("%w (breaker %q): %w", ErrCircuitOpen, name, err)
+	return &circuitOpenError{name: name, err: err}
 }
+
+// circuitOpenError is a breaker's rejection. It matches ErrCircuitOpen and
+// unwraps to gobreaker.ErrOpenState or gobreaker.ErrTooManyRequests.
+type circuitOpenError struct {
+	name string
+	err  error
+}
+
+func (e *circuitOpenError) Error() string {
+	if errors.Is(e.err, gobreaker.ErrTooManyRequests) {
+		return fmt.Sprintf("transport: circuit breaker %q is half-open and already testing the service: try again later", e.name)
+	}
+	return fmt.Sprintf("transport: circuit breaker %q is open after repeated failures: try again later", e.name)
+}
+
+func (e *circuitOpenError) Unwrap() error { return e.err }
+
+func (e *circuitOpenError) Is(target error) bool { return target == ErrCircuitOpen }
 
 // IsCircuitOpen reports whether err is a breaker's rejection, from this package
 // or straight from gobreaker.
