@@ -22,7 +22,7 @@ type HandlerConfig struct {
 	BasePath string
 
 	// MaxBodyBytes limits the size of a submitted request body. Zero or
-	// negative means the default. Defaults to wire.DefaultMaxBodyBytes (1 MiB).
+	// negative means the default. Defaults to 1 MiB.
 	MaxBodyBytes int64
 
 	// Authorize returns the owner of each request. Jobs are scoped to their
@@ -35,7 +35,7 @@ type HandlerConfig struct {
 	Logger *slog.Logger
 
 	// MaxWait caps the wait of a long-poll (Prefer: wait=N or ?wait=N). Zero
-	// or negative means the default. Defaults to wire.DefaultMaxWait (30 s).
+	// or negative means the default. Defaults to 30 s.
 	MaxWait time.Duration
 
 	// SubmitHook checks a submit before the job is created and may change the

@@ -29,7 +29,7 @@ type HandlerConfig struct {
 
 	// MaxBodyBytes is the limit of a request body. A longer body gets 413 with
 	// code request-too-large. Zero or negative means the default.
-	// Defaults to wire.DefaultMaxBodyBytes (1 MiB).
+	// Defaults to 1 MiB.
 	MaxBodyBytes int64
 
 	// Authorize gates every request. The simple strategy keeps no job, so the
