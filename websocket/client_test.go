@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"github.com/longhaul-go/longhaul/internal/faultnet"
 	"github.com/longhaul-go/longhaul/internal/testutil"
 	"github.com/longhaul-go/longhaul/lookup"
+	"github.com/longhaul-go/longhaul/polling"
 	"github.com/longhaul-go/longhaul/transport"
 	"github.com/longhaul-go/longhaul/transport/jobs"
 	"github.com/longhaul-go/longhaul/websocket"
@@ -467,5 +469,105 @@ func receive[T any](t *testing.T, ch <-chan T, what string) T {
 		t.Fatalf("no %s within 5 s", what)
 		var zero T
 		return zero
+	}
+}
+
+// itemEngine reports 0/n before its first item and i/n after item i, where n
+// is the length of the request's text, and waits delay after each item.
+func itemEngine(delay time.Duration) transport.Engine[testRequest, testResult] {
+	return transport.EngineFunc[testRequest, testResult](func(ctx context.Context, req testRequest, progress transport.ProgressFunc) (testResult, error) {
+		n := len(req.Text)
+		progress(transport.Progress{Done: 0, Total: n})
+		for i := 1; i <= n; i++ {
+			if delay > 0 {
+				select {
+				case <-time.After(delay):
+				case <-ctx.Done():
+					return testResult{}, ctx.Err()
+				}
+			}
+			progress(transport.Progress{Done: i, Total: n})
+		}
+		return testResult{Upper: strings.ToUpper(req.Text)}, nil
+	})
+}
+
+func TestClientProgressEndsAtTotal(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name  string
+		items int
+		delay time.Duration
+	}{
+		{name: "eight items", items: 8, delay: 2 * time.Millisecond},
+		{name: "instant three items", items: 3},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := startServer(t, itemEngine(tc.delay), websocket.HandlerConfig{})
+			client := newClient[testRequest, testResult](t, e.url, websocket.Config{})
+			want := transport.Progress{Done: tc.items, Total: tc.items}
+
+			// The job's last report races with its end, so several calls
+			// make a missing final report show.
+			for call := range 5 {
+				var mu sync.Mutex
+				var reports []transport.Progress
+				record := func(p transport.Progress) {
+					mu.Lock()
+					defer mu.Unlock()
+					reports = append(reports, p)
+				}
+
+				_, err := client.Do(testContext(t, 10*time.Second), testRequest{Text: strings.Repeat("x", tc.items)},
+					transport.WithProgress(record))
+				require.NoError(t, err, "call %d", call)
+
+				mu.Lock()
+				require.NotEmpty(t, reports, "progress reports of call %d", call)
+				assert.Equal(t, want, reports[len(reports)-1], "last progress report of call %d", call)
+				mu.Unlock()
+			}
+		})
+	}
+}
+
+func TestClientServerWithoutSocketRoute(t *testing.T) {
+	t.Parallel()
+	rt := jobs.New(jobs.EngineRunner[testRequest, testResult](&testEngine{}), jobs.Config{})
+	t.Cleanup(func() { require.NoError(t, rt.Shutdown(testContext(t, 5*time.Second)), "runtime shutdown") })
+	cases := []struct {
+		name       string
+		handler    http.Handler
+		serverText string // part of the server's own 404 detail
+	}{
+		{name: "polling handler only", handler: polling.NewHandler(rt, polling.HandlerConfig{BasePath: "/api"}), serverText: "polling protocol"},
+		{name: "plain 404", handler: http.NotFoundHandler(), serverText: "404 page not found"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			server := httptest.NewServer(tc.handler)
+			t.Cleanup(server.Close)
+			var attempts atomic.Int64
+			countDials := func(info transport.AttemptInfo) {
+				if info.Op == "dial" {
+					attempts.Add(1)
+				}
+			}
+			cfg := websocket.Config{Pipeline: transport.PipelineConfig{OnAttempt: countDials}}
+			client := newClient[testRequest, testResult](t, server.URL+"/api", cfg)
+
+			_, err := client.Do(testContext(t, 10*time.Second), testRequest{Text: "x"})
+			var jobErr *transport.JobError
+			require.ErrorAs(t, err, &jobErr)
+			assert.Equal(t, http.StatusNotFound, jobErr.Problem.Status)
+			assert.Equal(t, transport.CodeNotFound, jobErr.Code())
+			socketURL := "ws" + strings.TrimPrefix(server.URL, "http") + "/api/ws"
+			assert.Contains(t, err.Error(), "does not serve the websocket strategy at "+socketURL)
+			assert.Contains(t, err.Error(), tc.serverText, "the server's own detail")
+			assert.Equal(t, int64(1), attempts.Load(), "dial attempts")
+		})
 	}
 }

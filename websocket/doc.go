@@ -11,7 +11,9 @@
 // A Client opens one socket to GET {base}/ws and sends each call as a submit
 // message under a call ID of its own. The Handler replies with accepted and the
 // job's ID, progress messages while the job runs, and one result or error
-// message when it ends, each under the call ID. So many calls share the
+// message when it ends, each under the call ID. When a job has reported
+// progress, its final progress arrives before its result or error, even when
+// the job finished at once. So many calls share the
 // socket, and their replies interleave. Every message is a JSON text message
 // with a type. The client sends submit, resume and cancel, and the server
 // sends accepted, progress, result and error. docs/PROTOCOL.md describes them

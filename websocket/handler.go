@@ -40,7 +40,7 @@ type HandlerConfig struct {
 	// MaxBodyBytes limits the request inside one submit message. A larger
 	// request gets an error message with code request-too-large. The request
 	// must also fit in a message of MaxMessageBytes. Defaults to
-	// wire.DefaultMaxBodyBytes (1 MiB).
+	// 1 MiB.
 	MaxBodyBytes int64
 
 	// Authorize returns the owner of each connection, from its upgrade request.
@@ -293,8 +293,10 @@ func (h *Handler) release(s *session) {
 
 // Shutdown stops accepting sockets, closes every open socket with status 1001
 // (going away) and waits for the close handshakes and for every goroutine of
-// the handler to end. When ctx ends first, it closes the remaining sockets at
-// once, waits for the goroutines and returns ctx.Err().
+// the handler to end. When ctx ends before every close handshake has ended, it
+// closes the remaining sockets at once, waits for the goroutines and returns
+// ctx.Err(). With no open sockets, or once every handshake has ended, it
+// waits for the goroutines and returns nil even when ctx has ended.
 //
 // Jobs are left to the runtime: grace timers stop without canceling anything,
 // so clients can resume their jobs on another replica or after a restart. Shut
@@ -304,12 +306,18 @@ func (h *Handler) release(s *session) {
 func (h *Handler) Shutdown(ctx context.Context) error {
 	sessions := h.stop()
 
+	// unclosed counts the sockets whose close handshake has not ended. It
+	// decides the outcome, so that an ended ctx is not an error when there was
+	// nothing left to wait for.
+	var unclosed atomic.Int64
+	unclosed.Store(int64(len(sessions)))
 	var closers sync.WaitGroup
 	for _, s := range sessions {
 		closers.Add(1)
 		go func() {
 			defer closers.Done()
 			_ = s.conn.Close(ws.StatusGoingAway, "server shutting down")
+			unclosed.Add(-1)
 		}()
 	}
 
@@ -320,18 +328,25 @@ func (h *Handler) Shutdown(ctx context.Context) error {
 		close(done)
 	}()
 
-	select {
-	case <-done:
+	if unclosed.Load() > 0 {
+		select {
+		case <-done:
+		case <-ctx.Done():
+		}
+	}
+	remaining := unclosed.Load()
+	if remaining == 0 {
+		<-done
 		h.log.Info("websocket handler shut down", "sockets", len(sessions))
 		return nil
-	case <-ctx.Done():
 	}
 
 	for _, s := range sessions {
 		s.cancel()
 	}
 	<-done
-	h.log.Warn("websocket handler shut down before every close handshake ended", "sockets", len(sessions), "error", ctx.Err())
+	h.log.Warn("websocket handler shut down before every close handshake ended",
+		"sockets", len(sessions), "unclosed", remaining, "error", ctx.Err())
 	return ctx.Err()
 }
 

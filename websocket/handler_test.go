@@ -1,10 +1,13 @@
 package websocket_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -362,6 +365,11 @@ func TestHandlerShutdownClosesSocketsGoingAway(t *testing.T) {
 	t.Parallel()
 	e := startServer(t, &testEngine{}, websocket.HandlerConfig{})
 	conn := dialRaw(t, e.wsURL)
+	// The dial returns before the handler registers the socket, and Shutdown
+	// closes a socket that it does not know without a close handshake. A
+	// reply proves that the handler serves the socket.
+	writeMessage(t, conn, wire.Message{Type: wire.MsgCancel, CallID: "probe"})
+	require.Equal(t, wire.MsgError, readMessage(t, conn).Type, "reply to the probe")
 	readErr := drain(t, conn)
 
 	require.NoError(t, e.handler.Shutdown(testContext(t, 5*time.Second)))
@@ -416,4 +424,65 @@ func drain(t *testing.T, conn *ws.Conn) <-chan error {
 		}
 	})
 	return readErr
+}
+
+func TestHandlerFinishedJobSendsFinalProgress(t *testing.T) {
+	t.Parallel()
+	e := startServer(t, &testEngine{Steps: 3}, websocket.HandlerConfig{})
+	conn := dialRaw(t, e.wsURL)
+	writeMessage(t, conn, submitMessage("f1", "done"))
+	jobID := readUntil(t, conn, wire.MsgAccepted).JobID
+	readUntil(t, conn, wire.MsgResult)
+
+	// A resume of the finished job finds it finished on the first read, so
+	// its final progress can only arrive before the result.
+	writeMessage(t, conn, wire.Message{Type: wire.MsgResume, CallID: "f2", JobID: jobID})
+	accepted := readMessage(t, conn)
+	assert.Equal(t, wire.MsgAccepted, accepted.Type, "first message after the resume")
+	progress := readMessage(t, conn)
+	require.Equal(t, wire.MsgProgress, progress.Type, "second message after the resume")
+	assert.Equal(t, "f2", progress.CallID)
+	assert.Equal(t, jobID, progress.JobID)
+	require.NotNil(t, progress.Progress)
+	assert.Equal(t, transport.Progress{Done: 3, Total: 3}, *progress.Progress)
+	result := readMessage(t, conn)
+	assert.Equal(t, wire.MsgResult, result.Type, "third message after the resume")
+	assert.JSONEq(t, `{"upper":"DONE"}`, string(result.Result))
+}
+
+func TestHandlerShutdownWithoutSocketsIgnoresContext(t *testing.T) {
+	t.Parallel()
+	rt := jobs.New(jobs.EngineRunner[testRequest, testResult](&testEngine{}), jobs.Config{})
+	t.Cleanup(func() { require.NoError(t, rt.Shutdown(testContext(t, 5*time.Second)), "runtime shutdown") })
+	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+
+	// Shutdown used to pick at random between its end and the expired
+	// context, so one attempt could pass by chance.
+	for attempt := range 50 {
+		var logs syncBuffer
+		h := websocket.NewHandler(rt, websocket.HandlerConfig{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+
+		assert.NoError(t, h.Shutdown(expired), "Shutdown with no sockets, attempt %d", attempt)
+		assert.NotContains(t, logs.String(), "level=WARN", "log of attempt %d", attempt)
+		assert.Contains(t, logs.String(), "websocket handler shut down", "log of attempt %d", attempt)
+	}
+}
+
+// syncBuffer is a bytes.Buffer that is safe for concurrent use, for logs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }

@@ -501,7 +501,7 @@ func (m *mux) dial(ctx context.Context) (*socket, error) {
 	err := m.pipeline.Do(ctx, "dial", m.target, func(ctx context.Context) error {
 		c, resp, err := ws.Dial(ctx, m.url, &ws.DialOptions{HTTPClient: m.cfg.HTTPClient, HTTPHeader: m.cfg.Header})
 		if err != nil {
-			return dialError(resp, err)
+			return dialError(m.url, resp, err)
 		}
 		conn = c
 		return nil
@@ -517,11 +517,12 @@ func (m *mux) dial(ctx context.Context) (*socket, error) {
 	return &socket{conn: conn, id: "s" + strconv.FormatUint(m.nextSocket.Add(1), 10)}, nil
 }
 
-// dialError classifies a failed dial. A network failure stays as it is, for
-// transport.Retryable to judge. An overloaded response (503, 429, 502, 504) is
-// retryable after its Retry-After. Any other HTTP response becomes a
-// *transport.JobError with the server's problem, which is not retried.
-func dialError(resp *http.Response, err error) error {
+// dialError classifies a failed dial of socketURL. A network failure stays as
+// it is, for transport.Retryable to judge. An overloaded response (503, 429,
+// 502, 504) is retryable after its Retry-After. Any other HTTP response
+// becomes a *transport.JobError with the server's problem, which is not
+// retried.
+func dialError(socketURL string, resp *http.Response, err error) error {
 	if resp == nil || resp.StatusCode == http.StatusSwitchingProtocols {
 		return err // coder/websocket's message starts with "failed to WebSocket dial"
 	}
@@ -530,8 +531,23 @@ func dialError(resp *http.Response, err error) error {
 	switch resp.StatusCode {
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests, http.StatusBadGateway, http.StatusGatewayTimeout:
 		return transport.MarkRetryable(rejection, wire.RetryAfter(resp.Header, time.Now()))
+	case http.StatusNotFound:
+		// The server's own detail names its routes at best, such as those of
+		// a server that mounts only the polling handler.
+		rejection.Problem.Detail = notServedDetail(socketURL, &rejection.Problem)
 	}
 	return rejection
+}
+
+// notServedDetail returns the detail of a 404 response to the upgrade
+// request, with the server's own detail at its end.
+func notServedDetail(socketURL string, p *transport.Problem) string {
+	serverDetail := p.Detail
+	if serverDetail == "" {
+		serverDetail = p.Title
+	}
+	return fmt.Sprintf("the server does not serve the websocket strategy at %s: check the base URL, mount a websocket.Handler there, or use another strategy. The server's response: %s",
+		socketURL, serverDetail)
 }
 
 // failWaiting ends every waiting call with the error of a dial that failed

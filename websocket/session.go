@@ -319,20 +319,23 @@ func (s *session) follow(ctx context.Context, c *serverCall, job *jobs.Job) {
 // watch sends the job's progress whenever it changes and the final message
 // once the job has finished. It reports whether the final message went out
 // or the job is known to be finished.
+//
+// A job can finish between two reads, or before the first, so the final
+// progress that the runtime stores with the result goes out before the final
+// message when the call has not sent it yet. Polling clients read the same
+// final progress from the status document.
 func (s *session) watch(ctx context.Context, c *serverCall, job *jobs.Job) bool {
 	var last transport.Progress
 	for {
+		if job.Progress != last {
+			last = job.Progress
+			if err := s.send(ctx, progressMessage(c.id, job)); err != nil {
+				return job.State.Finished()
+			}
+		}
 		if job.State.Finished() {
 			_ = s.send(ctx, finalMessage(c.id, job))
 			return true
-		}
-		if job.Progress != last {
-			last = job.Progress
-			p := last
-			msg := wire.Message{Type: wire.MsgProgress, CallID: c.id, JobID: job.ID, Progress: &p}
-			if err := s.send(ctx, msg); err != nil {
-				return false
-			}
 		}
 
 		next, err := s.h.rt.Wait(ctx, s.owner, job.ID, job.Version)
@@ -347,6 +350,12 @@ func (s *session) watch(ctx context.Context, c *serverCall, job *jobs.Job) bool 
 		}
 		job = next
 	}
+}
+
+// progressMessage returns the progress message of the job's stored progress.
+func progressMessage(callID string, job *jobs.Job) wire.Message {
+	p := job.Progress
+	return wire.Message{Type: wire.MsgProgress, CallID: callID, JobID: job.ID, Progress: &p}
 }
 
 // finalMessage returns the result or error message of a finished job.
