@@ -119,18 +119,15 @@ type dispatcher struct {
 	stop     chan struct{} // closed when shutdown starts
 	loopDone chan struct{} // closed when run returns
 	slots    chan struct{} // one token per delivery in flight
-	ctx      context.Context
-	cancel   context.CancelFunc // cancels deliveries in flight
 	stopOnce sync.Once
 
 	mu       sync.Mutex
-	inFlight map[string]bool
-	wg       sync.WaitGroup // deliveries in flight
+	inFlight map[string]context.CancelFunc // job ID -> the cancel func of its delivery's context
+	wg       sync.WaitGroup                // deliveries in flight
 }
 
 func newDispatcher(rt *jobs.Runtime, cfg HandlerConfig, logger *slog.Logger) *dispatcher {
 	client, own := deliveryClient(cfg)
-	ctx, cancel := context.WithCancel(context.Background())
 	d := &dispatcher{
 		rt:          rt,
 		store:       rt.Store(),
@@ -145,9 +142,7 @@ func newDispatcher(rt *jobs.Runtime, cfg HandlerConfig, logger *slog.Logger) *di
 		wake:        make(chan struct{}, 1),
 		stop:        make(chan struct{}),
 		loopDone:    make(chan struct{}),
-		ctx:         ctx,
-		cancel:      cancel,
-		inFlight:    make(map[string]bool),
+		inFlight:    make(map[string]context.CancelFunc),
 	}
 	if d.concurrency <= 0 {
 		d.concurrency = defaultConcurrency
@@ -210,8 +205,20 @@ func (d *dispatcher) run() {
 	ticker := time.NewTicker(d.interval)
 	defer ticker.Stop()
 
+	// ctx ends when shutdown starts, so that a slow store listing does not
+	// hold shutdown up.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-d.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+
 	for {
-		d.dispatchDue()
+		d.dispatchDue(ctx)
 		select {
 		case <-d.stop:
 			return
@@ -222,15 +229,18 @@ func (d *dispatcher) run() {
 }
 
 // dispatchDue starts a delivery for each due job, at most concurrency at once.
-func (d *dispatcher) dispatchDue() {
-	due, err := d.store.DueDeliveries(d.ctx, d.rt.Now(), 4*d.concurrency)
+func (d *dispatcher) dispatchDue(ctx context.Context) {
+	due, err := d.store.DueDeliveries(ctx, d.rt.Now(), 4*d.concurrency)
 	if err != nil {
-		d.logger.Error("list due callback deliveries failed", "error", err)
+		if ctx.Err() == nil {
+			d.logger.Error("list due callback deliveries failed", "error", err)
+		}
 		return
 	}
 
 	for _, job := range due {
-		if !d.markInFlight(job.ID) {
+		deliveryCtx, ok := d.markInFlight(job.ID)
+		if !ok {
 			continue
 		}
 		select {
@@ -246,29 +256,50 @@ func (d *dispatcher) dispatchDue() {
 			defer d.signal()
 			defer func() { <-d.slots }()
 			defer d.unmarkInFlight(id)
-			d.deliver(id)
+			d.deliver(deliveryCtx, id)
 		}(job.ID)
 	}
 }
 
-func (d *dispatcher) markInFlight(id string) bool {
+// markInFlight records a delivery of the job as in flight and returns its
+// context, which shutdown cancels. It reports false when the job's delivery
+// is in flight already.
+func (d *dispatcher) markInFlight(id string) (context.Context, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.inFlight[id] {
-		return false
+
+	if _, ok := d.inFlight[id]; ok {
+		return nil, false
 	}
-	d.inFlight[id] = true
-	return true
+	ctx, cancel := context.WithCancel(context.Background())
+	d.inFlight[id] = cancel
+	return ctx, true
 }
 
+// unmarkInFlight ends the job's delivery context and forgets it.
 func (d *dispatcher) unmarkInFlight(id string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	delete(d.inFlight, id)
+
+	if cancel, ok := d.inFlight[id]; ok {
+		cancel()
+		delete(d.inFlight, id)
+	}
 }
 
-// deliver makes one attempt to deliver the job's result and records it.
-func (d *dispatcher) deliver(id string) {
+// cancelInFlight cancels the context of every delivery in flight.
+func (d *dispatcher) cancelInFlight() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	for _, cancel := range d.inFlight {
+		cancel()
+	}
+}
+
+// deliver makes one attempt to deliver the job's result and records it. When
+// ctx ends during the attempt, the delivery becomes due again uncounted.
+func (d *dispatcher) deliver(ctx context.Context, id string) {
 	job, err := d.claim(id)
 	if errors.Is(err, errNotDue) || errors.Is(err, jobs.ErrNotFound) {
 		return
@@ -279,10 +310,10 @@ func (d *dispatcher) deliver(id string) {
 	}
 
 	start := time.Now()
-	status, result, attemptErr := d.send(d.ctx, job)
+	status, result, attemptErr := d.send(ctx, job)
 	took := time.Since(start)
 
-	if d.ctx.Err() != nil {
+	if ctx.Err() != nil {
 		// The dispatcher is stopping, so the attempt is not counted against the receiver.
 		d.release(id)
 		return
@@ -431,7 +462,7 @@ func (d *dispatcher) record(job *jobs.Job, status int, result attemptResult, att
 	}
 
 	cb := stored.Callback
-	d.log(stored, attemptErr)
+	d.log(stored, status, attemptErr)
 	if d.onDelivery != nil {
 		info := DeliveryInfo{
 			JobID: stored.ID, Attempt: cb.Attempts, StatusCode: status, Err: attemptErr,
@@ -485,12 +516,18 @@ func (d *dispatcher) apply(j *jobs.Job, now time.Time, result attemptResult, att
 	}
 }
 
-func (d *dispatcher) log(job *jobs.Job, attemptErr error) {
+// log writes the line of one recorded attempt. A 410 Gone is logged at Info,
+// because a receiver returns it once its client has stopped waiting for the
+// call, which is no failure of the delivery.
+func (d *dispatcher) log(job *jobs.Job, status int, attemptErr error) {
 	cb := job.Callback
-	switch cb.State {
-	case jobs.DeliveryDelivered:
+	switch {
+	case cb.State == jobs.DeliveryDelivered:
 		d.logger.Info("callback delivered", "job_id", job.ID, "attempts", cb.Attempts)
-	case jobs.DeliveryDead:
+	case cb.State == jobs.DeliveryDead && status == http.StatusGone:
+		d.logger.Info("callback delivery stopped: the receiver responded 410 Gone, so it no longer wants the result",
+			"job_id", job.ID, "attempts", cb.Attempts)
+	case cb.State == jobs.DeliveryDead:
 		d.logger.Error("callback delivery dead-lettered; the result stays readable by ID",
 			"job_id", job.ID, "attempts", cb.Attempts, "error", cb.LastError)
 	default:
@@ -517,7 +554,8 @@ func (d *dispatcher) shutdown(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
-	d.cancel()
+	// The dispatch loop has returned, so no delivery starts after this.
+	d.cancelInFlight()
 	<-done
 
 	if d.ownClient {

@@ -26,7 +26,7 @@ type HandlerConfig struct {
 	BasePath string
 
 	// MaxBodyBytes limits the size of a submitted request body. Zero or
-	// negative means the default. Defaults to wire.DefaultMaxBodyBytes (1 MiB).
+	// negative means the default. Defaults to 1 MiB.
 	MaxBodyBytes int64
 
 	// Authorize returns the owner of each request. Jobs are scoped to their
@@ -40,7 +40,7 @@ type HandlerConfig struct {
 	Logger *slog.Logger
 
 	// MaxWait caps the wait of a long-poll on GET {base}/jobs/{id}. Defaults to
-	// wire.DefaultMaxWait (30 s).
+	// 30 s.
 	MaxWait time.Duration
 
 	// AllowPrivateCallbacks lets deliveries reach loopback, private,

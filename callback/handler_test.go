@@ -1,13 +1,17 @@
 package callback
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -338,4 +342,78 @@ func TestDeliveryTimestampIsFresh(t *testing.T) {
 	require.NoError(t, err)
 	assert.GreaterOrEqual(t, ts, before, "webhook-timestamp")
 	assert.LessOrEqual(t, ts, time.Now().Unix(), "webhook-timestamp")
+}
+
+func TestDeliveryDeadLogLevel(t *testing.T) {
+	cases := []struct {
+		name      string
+		status    int
+		giveUp    time.Duration
+		wantLevel string
+		wantMsg   string
+	}{
+		{name: "gone", status: http.StatusGone, wantLevel: "INFO", wantMsg: "no longer wants the result"},
+		{name: "gave up", status: http.StatusInternalServerError, giveUp: 50 * time.Millisecond, wantLevel: "ERROR", wantMsg: "dead-lettered"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var logs syncBuffer
+			infoCh := make(chan DeliveryInfo, 64)
+			s := newTestServer(t, HandlerConfig{
+				AllowPrivateCallbacks: true,
+				Retry:                 RetrySchedule{GiveUpAfter: tc.giveUp},
+				Logger:                slog.New(slog.NewTextHandler(&logs, nil)),
+				OnDelivery:            func(i DeliveryInfo) { infoCh <- i },
+			})
+			recv := newTestReceiver(t, tc.status)
+
+			id := s.submitCallback(t, testReq{Value: "l"}, recv.srv.URL, NewSecret())
+			// OnDelivery runs after the attempt's log line.
+			for info := range infoCh {
+				if info.State == jobs.DeliveryDead {
+					break
+				}
+			}
+			assert.Equal(t, jobs.DeliveryDead, s.job(t, id).Callback.State, "delivery state")
+
+			var deadLines []string
+			for _, line := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(line, "job_id="+id) && !strings.Contains(line, "will retry") && strings.Contains(line, "msg=\"callback") {
+					deadLines = append(deadLines, line)
+				}
+			}
+			require.Len(t, deadLines, 1, "log lines of the dead delivery in:\n%s", logs.String())
+			assert.Contains(t, deadLines[0], "level="+tc.wantLevel)
+			assert.Contains(t, deadLines[0], tc.wantMsg)
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer that is safe for concurrent use, for logs.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func TestDispatcherStoresNoContext(t *testing.T) {
+	// Each delivery gets its own context, canceled at shutdown, so the
+	// dispatcher keeps cancel functions and no context.
+	contextType := reflect.TypeFor[context.Context]()
+	dispatcherType := reflect.TypeFor[dispatcher]()
+	for i := range dispatcherType.NumField() {
+		field := dispatcherType.Field(i)
+		assert.False(t, field.Type == contextType, "dispatcher field %s is a context.Context", field.Name)
+	}
 }
