@@ -931,3 +931,27 @@ func TestRuntimeTinyLeaseAndRetention(t *testing.T) {
 		return errors.Is(err, jobs.ErrNotFound)
 	}, waitLimit, time.Millisecond, "job not deleted after a nanosecond of retention")
 }
+
+func TestRuntimeEnginePanicFailsJob(t *testing.T) {
+	t.Parallel()
+	panicky := func(_ context.Context, req request, _ transport.ProgressFunc) (result, error) {
+		if req.Items == 13 {
+			panic("engine bug on item 13")
+		}
+		return result{Sum: req.Items}, nil
+	}
+	rt := newRuntime(t, panicky, jobs.Config{Workers: 1})
+
+	bad := submit(t, rt, 13, jobs.Submission{})
+	failedJob := finished(t, rt, "", bad.ID)
+	require.Equal(t, jobs.StateFailed, failedJob.State)
+	require.NotNil(t, failedJob.Problem)
+	assert.Equal(t, transport.CodeInternal, failedJob.Problem.Code)
+	assert.Contains(t, failedJob.Problem.Detail, "panicked")
+	assert.NotContains(t, failedJob.Problem.Detail, "engine bug", "the panic value stays in the server's log")
+
+	// The same worker goes on to run the next job.
+	good := submit(t, rt, 2, jobs.Submission{})
+	done := finished(t, rt, "", good.ID)
+	assert.Equal(t, jobs.StateSucceeded, done.State)
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"time"
 
@@ -92,7 +93,7 @@ func (r *Runtime) execute(job *Job) {
 
 	progress := &progressRecorder{r: r, ctx: ctx, id: job.ID}
 	started := r.cfg.Now()
-	result, runErr := r.runner.Run(ctx, job.Request, progress.report)
+	result, runErr := r.runSafely(ctx, job, progress.report)
 	close(renewDone)
 	<-renewStopped
 
@@ -326,4 +327,23 @@ func (r *Runtime) expire() {
 			r.cfg.Logger.Info("expired jobs deleted", "count", n)
 		}
 	}
+}
+
+// runSafely runs the job's engine and turns a panic in it into a job failure
+// with an internal problem, so that one faulty request cannot take the server
+// and every other job down with it. A panic in a goroutine that the engine
+// starts itself cannot be caught here.
+func (r *Runtime) runSafely(ctx context.Context, job *Job, progress transport.ProgressFunc) (result []byte, err error) {
+	defer func() {
+		v := recover()
+		if v == nil {
+			return
+		}
+		r.cfg.Logger.Error("engine panicked", "job_id", job.ID, "panic", v, "stack", string(debug.Stack()))
+		result = nil
+		err = transport.NewProblem(http.StatusInternalServerError, transport.CodeInternal,
+			"the engine panicked while running job %s: the server's log has the details", job.ID)
+	}()
+
+	return r.runner.Run(ctx, job.Request, progress)
 }
