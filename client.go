@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"sync"
 
@@ -34,9 +35,11 @@ type ClientConfig struct {
 
 	// DisableFallback turns fallback off. By default, a call whose strategy
 	// fails with transport.ErrUnavailable before the server accepted a job is
-	// sent again through polling, with the same idempotency key; a call whose
+	// sent again through polling, with the same idempotency key. A call whose
 	// job was accepted is finished through polling by its job ID, never started
-	// again. Defaults to false.
+	// again. A simple call falls back only when its request cannot have
+	// reached the engine (no connection, or an overloaded server), because it
+	// has no job to find again. Defaults to false.
 	DisableFallback bool
 
 	// HTTPClient sends every request. Defaults to nil: each strategy's default,
@@ -160,10 +163,26 @@ func (c *Client[Req, Res]) Do(ctx context.Context, req Req, opts ...transport.Ca
 	case accepted != "":
 		c.logFallback(strategy, accepted, err)
 		return c.polling.Resume(ctx, accepted, opts...)
+	case strategy == transport.StrategySimple && !neverReachedEngine(err):
+		// A simple request that may have reached the engine has no job to
+		// find again: sending it through polling could run the work twice.
+		return res, err
 	default:
 		c.logFallback(strategy, "", err)
 		return c.polling.Do(ctx, req, opts...)
 	}
+}
+
+// neverReachedEngine reports whether err shows that a request cannot have
+// reached the engine: no connection was opened, or the server rejected the
+// request as overloaded before running it.
+func neverReachedEngine(err error) bool {
+	var opErr *net.OpError
+	if errors.As(err, &opErr) && opErr.Op == "dial" {
+		return true
+	}
+	var p *transport.Problem
+	return errors.As(err, &p) && p.Code == transport.CodeOverloaded
 }
 
 func (c *Client[Req, Res]) logFallback(from transport.Strategy, jobID string, err error) {
