@@ -119,7 +119,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.mux.ServeHTTP(w, r)
 }
 
-// serveRun checks the request, takes a slot and runs the engine.
+// bodyReadTimeout bounds the reading of a request body.
+const bodyReadTimeout = 30 * time.Second
+
+// serveRun checks and reads the request, takes a slot and runs the engine.
 func (h *Handler) serveRun(w http.ResponseWriter, r *http.Request) {
 	if _, problem := wire.Owner(r, h.authorize); problem != nil {
 		h.reject(w, r, problem)
@@ -131,18 +134,24 @@ func (h *Handler) serveRun(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// The body is read before a slot is taken, and within bodyReadTimeout, so
+	// that clients which send their headers and then stall cannot hold every
+	// slot. The deadline is lifted afterwards: the response may take minutes.
+	rc := http.NewResponseController(w)
+	_ = rc.SetReadDeadline(time.Now().Add(bodyReadTimeout))
+	req, problem := wire.DecodeRequest(w, r, h.runner, h.maxBody)
+	_ = rc.SetReadDeadline(time.Time{})
+	if problem != nil {
+		h.reject(w, r, problem)
+		return
+	}
+
 	select {
 	case h.slots <- struct{}{}:
 		defer func() { <-h.slots }()
 	default:
 		h.reject(w, r, transport.NewProblem(http.StatusServiceUnavailable, transport.CodeOverloaded,
 			"the server is running its limit of %d simple calls: retry after the Retry-After interval", cap(h.slots)))
-		return
-	}
-
-	req, problem := wire.DecodeRequest(w, r, h.runner, h.maxBody)
-	if problem != nil {
-		h.reject(w, r, problem)
 		return
 	}
 
