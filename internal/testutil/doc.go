@@ -1,0 +1,2 @@
+// Package testutil holds helpers shared by longhaul's tests.
+package testutil
