@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -31,6 +32,18 @@ const (
 	// receiverShutdownTimeout bounds how long Close waits for the built-in
 	// receiver to finish the deliveries it is handling.
 	receiverShutdownTimeout = 2 * time.Second
+
+	// deadlineSlack is how long Do waits for its context's deadline after the
+	// server reported that the job passed the deadline the submit sent.
+	deadlineSlack = time.Second
+
+	// headerReplayed marks a submit response that returns the job an earlier
+	// submit with the same Idempotency-Key created.
+	headerReplayed = "Idempotent-Replayed"
+	// maxSubmitCapture is how much of a submit response's body the client
+	// keeps to read the job's callback URL. The status document of a job
+	// that the submit created contains no result and stays far below it.
+	maxSubmitCapture = 64 << 10
 )
 
 // Config configures a Client. The zero value is usable: it starts a receiver
@@ -230,10 +243,24 @@ func submitClient(userClient *http.Client) (*http.Client, *http.Transport) {
 // progress. A read that fails does not end the call, because the delivery may
 // still come.
 //
+// A submit can return the job that an earlier call created under the same
+// idempotency key. Do treats the response as such a replay when it has
+// Idempotent-Replayed: true, or when the job's callback URL is not the one
+// this call sent. The job then gets no delivery here, because the server
+// delivers to the earlier call's URL with its secret. So Do reads the job at
+// once and long-polls it until it ends, as polling.Client.Resume does, and a
+// read that fails after its retries ends the call. A retried submit of this
+// very call, which the server also replays, keeps this call's callback URL
+// and waits for the delivery.
+//
 // When ctx ends, Do returns at once with an error that matches ctx.Err() and
 // sends DELETE for the job in the background, bounded by 2 s. A job that
-// failed or was canceled returns a *transport.JobError with the job ID.
-// After Close, Do returns an error that matches transport.ErrClosed.
+// failed or was canceled returns a *transport.JobError with the job ID. A job
+// that the server ended at the deadline the submit sent, which the
+// millisecond rounding of Longhaul-Timeout can put a moment before ctx's own,
+// returns an error that matches context.DeadlineExceeded once ctx's deadline
+// passes, when that deadline is at most 1 s away. After Close, Do returns an
+// error that matches transport.ErrClosed.
 func (c *Client[Req, Res]) Do(ctx context.Context, req Req, opts ...transport.CallOption) (Res, error) {
 	var zero Res
 	o := transport.ApplyCallOptions(opts...)
@@ -243,7 +270,8 @@ func (c *Client[Req, Res]) Do(ctx context.Context, req Req, opts ...transport.Ca
 	}
 	defer end()
 
-	jobID, err := c.poller.Submit(withCallback(callCtx, call.url, call.pending.secret), req,
+	submit := &submitCall{url: call.url, secret: call.pending.secret}
+	jobID, err := c.poller.Submit(withSubmit(callCtx, submit), req,
 		transport.WithIdempotencyKey(o.IdempotencyKey))
 	if err != nil {
 		return zero, c.callError(ctx, callCtx, "submit", err)
@@ -253,14 +281,42 @@ func (c *Client[Req, Res]) Do(ctx context.Context, req Req, opts ...transport.Ca
 		o.OnAccepted(jobID)
 	}
 
-	res, err := c.await(callCtx, call.pending, jobID, o)
+	var res Res
+	if submit.replayed() {
+		c.log.Info("submit returned the job of an earlier call, which delivers to that call's URL, so the call long-polls the job instead",
+			"job_id", jobID)
+		res, err = c.poller.Resume(callCtx, jobID, opts...)
+	} else {
+		res, err = c.await(callCtx, call.pending, jobID, o)
+	}
 	if err == nil {
 		return res, nil
 	}
-	if ctx.Err() != nil {
+
+	// A *JobError means that the job has ended or is gone, or that the server
+	// rejects requests for it, so a cancel would change nothing.
+	var jobErr *transport.JobError
+	ended := errors.As(err, &jobErr)
+	if ended && jobErr.Problem.Code == transport.CodeJobTimeout {
+		awaitDeadline(callCtx)
+	}
+	if ctx.Err() != nil && !ended {
 		c.cancelInBackground(jobID)
 	}
 	return zero, c.callError(ctx, callCtx, "job "+jobID, err)
+}
+
+// awaitDeadline waits for ctx to end when its deadline is at most
+// deadlineSlack away. The server ends a job at the deadline that the submit
+// sent, which the millisecond rounding of Longhaul-Timeout can put a moment
+// before the caller's own, and the caller must then see
+// context.DeadlineExceeded rather than the job's timeout.
+func awaitDeadline(ctx context.Context) {
+	deadline, ok := ctx.Deadline()
+	if !ok || time.Until(deadline) > deadlineSlack {
+		return
+	}
+	<-ctx.Done()
 }
 
 // Resume waits for the job with the given ID to end and returns its result.
@@ -629,40 +685,123 @@ func (p *progressReporter) final(pr transport.Progress) {
 	}
 }
 
-// callbackKey is the context key of the callback headers of a submit.
-type callbackKey struct{}
+// submitKey is the context key of the *submitCall of a submit.
+type submitKey struct{}
 
-type callbackHeaders struct {
+// submitCall carries the callback headers of one submit of Do to
+// callbackTransport, and brings back what the transport saw of the response.
+type submitCall struct {
 	url    string
 	secret string
+
+	mu   sync.Mutex
+	last *submitResponse // the response of the latest attempt, nil before one arrives
 }
 
-// withCallback returns ctx carrying the callback headers that callbackTransport
-// adds to the submit. The polling client derives each attempt's request
-// context from the context it is given, so the values reach every retry.
-func withCallback(ctx context.Context, callbackURL, secret string) context.Context {
-	return context.WithValue(ctx, callbackKey{}, callbackHeaders{url: callbackURL, secret: secret})
+// submitResponse is the record that callbackTransport keeps of one submit
+// response.
+type submitResponse struct {
+	replayed bool // the response has Idempotent-Replayed: true
+
+	mu       sync.Mutex
+	body     []byte // the body as far as the polling client has read it
+	overflow bool   // the body is longer than maxSubmitCapture, and body is nil
+}
+
+// withSubmit returns ctx carrying s for callbackTransport. The polling client
+// derives each attempt's request context from the context it is given, so s
+// reaches every retry.
+func withSubmit(ctx context.Context, s *submitCall) context.Context {
+	return context.WithValue(ctx, submitKey{}, s)
+}
+
+// record starts the record of a new response and returns it.
+func (s *submitCall) record(header http.Header) *submitResponse {
+	r := &submitResponse{replayed: header.Get(headerReplayed) == "true"}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.last = r
+	return r
+}
+
+// replayed reports whether the submit's response returned the job of another
+// call, whose deliveries go to that call's URL. Call it after the polling
+// client's Submit returned, which has then read the whole body.
+//
+// The job's callback URL decides when the response carries one: the server
+// replays a retried submit of this very call too, and that job still
+// delivers here. Without a URL, the Idempotent-Replayed header decides.
+func (s *submitCall) replayed() bool {
+	s.mu.Lock()
+	r := s.last
+	s.mu.Unlock()
+	if r == nil {
+		return false
+	}
+
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.overflow {
+		// Only a finished job's document, which carries a result or a
+		// problem, grows this long, and a job that this submit created has
+		// not run yet.
+		return true
+	}
+	st, err := wire.DecodeStatus(r.body)
+	if err == nil && st.Callback != nil && st.Callback.URL != "" {
+		return st.Callback.URL != s.url
+	}
+	return r.replayed
+}
+
+// captureBody is a submit response's body that copies what is read from it
+// into a submitResponse, up to maxSubmitCapture bytes.
+type captureBody struct {
+	io.ReadCloser
+	into *submitResponse
+}
+
+func (b *captureBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.into.mu.Lock()
+		if !b.into.overflow {
+			if len(b.into.body)+n > maxSubmitCapture {
+				b.into.body, b.into.overflow = nil, true
+			} else {
+				b.into.body = append(b.into.body, p[:n]...)
+			}
+		}
+		b.into.mu.Unlock()
+	}
+	return n, err
 }
 
 // callbackTransport adds the Longhaul-Callback-Url and Longhaul-Callback-Secret
-// headers to POST requests whose context carries them, which are the submits
-// of Do.
+// headers to POST requests whose context carries a *submitCall, which are the
+// submits of Do, and records their responses in it.
 type callbackTransport struct {
 	base http.RoundTripper
 }
 
 // RoundTrip implements http.RoundTripper.
 func (t *callbackTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	h, ok := req.Context().Value(callbackKey{}).(callbackHeaders)
+	s, ok := req.Context().Value(submitKey{}).(*submitCall)
 	if !ok || req.Method != http.MethodPost {
 		return t.base.RoundTrip(req)
 	}
 
 	// A RoundTripper must not change the request it was given.
 	req = req.Clone(req.Context())
-	req.Header.Set(wire.HeaderCallbackURL, h.url)
-	req.Header.Set(wire.HeaderCallbackSecret, h.secret)
-	return t.base.RoundTrip(req)
+	req.Header.Set(wire.HeaderCallbackURL, s.url)
+	req.Header.Set(wire.HeaderCallbackSecret, s.secret)
+	resp, err := t.base.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+
+	resp.Body = &captureBody{ReadCloser: resp.Body, into: s.record(resp.Header)}
+	return resp, nil
 }
 
 // CloseIdleConnections closes the idle connections of the base transport.

@@ -8,9 +8,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -426,4 +428,209 @@ func TestClientErrorsAreNotWrappedTwice(t *testing.T) {
 	_, err = c.Do(context.Background(), testReq{Value: "z"})
 	assert.ErrorIs(t, err, transport.ErrUnavailable)
 	assert.False(t, errors.Is(err, transport.ErrClosed), "unreachable is not closed")
+}
+
+// closedURL returns a callback URL on a loopback port where nothing listens,
+// so every delivery to it is refused.
+func closedURL(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	u := "http://" + ln.Addr().String() + "/callbacks"
+	require.NoError(t, ln.Close())
+	return u
+}
+
+// shortenTimeout cuts the Longhaul-Timeout of a submit by 150 ms, so that
+// the job passes its deadline before the caller's context does. The
+// millisecond rounding of the header does the same by a smaller margin.
+func shortenTimeout(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	if v := r.Header.Get(wire.HeaderTimeout); r.Method == http.MethodPost && v != "" {
+		if ms, err := strconv.ParseInt(v, 10, 64); err == nil {
+			r.Header.Set(wire.HeaderTimeout, strconv.FormatInt(max(ms-150, 1), 10))
+		}
+	}
+	next.ServeHTTP(w, r)
+}
+
+func TestClientCallerDeadlineOverJobTimeout(t *testing.T) {
+	tests := []struct {
+		name    string
+		deliver bool // the job's end arrives by delivery, else by a fallback read
+	}{
+		{"delivery", true},
+		{"fallback read", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestServer(t, HandlerConfig{AllowPrivateCallbacks: true})
+			s.setFront(shortenTimeout)
+			cfg := Config{FallbackPollInterval: slowFallback}
+			if !tt.deliver {
+				cfg = Config{PublicURL: closedURL(t), FallbackPollInterval: 20 * time.Millisecond}
+			}
+			c := newTestClient(t, s, cfg)
+
+			ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+			defer cancel()
+			var id string
+			_, err := c.Do(ctx, testReq{Block: true}, transport.WithOnAccepted(func(j string) { id = j }))
+
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+			assert.False(t, isJobError(err, transport.CodeJobTimeout), "got the job's timeout: %v", err)
+			job := s.job(t, id)
+			assert.Equal(t, jobs.StateFailed, job.State, "job state")
+			require.NotNil(t, job.Problem, "job problem")
+			assert.Equal(t, transport.CodeJobTimeout, job.Problem.Code, "job problem code")
+			if tt.deliver {
+				s.waitDelivery(t, id, jobs.DeliveryDelivered)
+				assert.Zero(t, s.reads.Load(), "status reads")
+			} else {
+				assert.Positive(t, s.reads.Load(), "status reads")
+			}
+		})
+	}
+}
+
+func TestClientReplayedSubmitLongPolls(t *testing.T) {
+	tests := []struct {
+		name        string
+		stripHeader bool // the submit response lacks Idempotent-Replayed, so only the callback URL shows the replay
+	}{
+		{"replayed header", false},
+		{"other callback URL", true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := newTestServer(t, HandlerConfig{AllowPrivateCallbacks: true})
+			if tt.stripHeader {
+				s.setFront(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+					next.ServeHTTP(&headerDropper{ResponseWriter: w, name: headerReplayed}, r)
+				})
+			}
+
+			// An earlier call, gone now, submitted the job under the key
+			// with its own callback URL, where deliveries cannot arrive.
+			req := testReq{Value: "again", Steps: 40}
+			body, err := json.Marshal(req)
+			require.NoError(t, err)
+			code, answer := s.submit(t, string(body), map[string]string{
+				wire.HeaderCallbackURL:    closedURL(t),
+				wire.HeaderCallbackSecret: NewSecret(),
+				wire.HeaderIdempotencyKey: "order-42",
+			})
+			require.Equal(t, http.StatusAccepted, code, "first submit: %s", answer)
+			first, err := wire.DecodeStatus(answer)
+			require.NoError(t, err)
+
+			c := newTestClient(t, s, Config{FallbackPollInterval: slowFallback})
+			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+			defer cancel()
+			var id string
+			start := time.Now()
+			res, err := c.Do(ctx, req, transport.WithIdempotencyKey("order-42"), transport.WithOnAccepted(func(j string) { id = j }))
+			took := time.Since(start)
+
+			require.NoError(t, err)
+			assert.Equal(t, "again", res.Echo)
+			assert.Equal(t, first.ID, id, "job of the repeated call")
+			assert.Less(t, took, 2*time.Second, "time of the repeated call")
+			assert.Positive(t, s.waits.Load(), "long-polls")
+		})
+	}
+}
+
+func TestClientRetriedSubmitWaitsForDelivery(t *testing.T) {
+	s := newTestServer(t, HandlerConfig{AllowPrivateCallbacks: true})
+	var posts atomic.Int32
+	s.setFront(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		if r.Method == http.MethodPost && posts.Add(1) == 1 {
+			// The job is created, but its response is lost, so the
+			// client submits again and the server replays the job.
+			next.ServeHTTP(httptest.NewRecorder(), r)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+	c := newTestClient(t, s, Config{FallbackPollInterval: slowFallback})
+
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var id string
+	res, err := c.Do(ctx, testReq{Value: "retried"}, transport.WithOnAccepted(func(j string) { id = j }))
+
+	require.NoError(t, err)
+	assert.Equal(t, "retried", res.Echo)
+	assert.EqualValues(t, 2, posts.Load(), "submits")
+	s.waitDelivery(t, id, jobs.DeliveryDelivered)
+	assert.Zero(t, s.reads.Load(), "status reads")
+}
+
+// headerDropper removes one header from the response before it is written.
+type headerDropper struct {
+	http.ResponseWriter
+	name string
+}
+
+func (h *headerDropper) WriteHeader(code int) {
+	h.Header().Del(h.name)
+	h.ResponseWriter.WriteHeader(code)
+}
+
+func (h *headerDropper) Write(p []byte) (int, error) {
+	h.Header().Del(h.name)
+	return h.ResponseWriter.Write(p)
+}
+
+func TestSubmitCallReplayed(t *testing.T) {
+	own := "http://127.0.0.1:1/callbacks?longhaul_call=a"
+	other := "http://127.0.0.1:1/callbacks?longhaul_call=b"
+	doc := func(url string) []byte {
+		st := wire.Status{ID: jobs.NewID(), State: jobs.StateQueued}
+		if url != "" {
+			st.Callback = &wire.CallbackStatus{URL: url, State: jobs.DeliveryPending}
+		}
+		body, err := json.Marshal(st)
+		require.NoError(t, err)
+		return body
+	}
+
+	tests := []struct {
+		name     string
+		header   string
+		body     []byte
+		overflow bool
+		want     bool
+	}{
+		{"own job", "", doc(own), false, false},
+		{"own job replayed by a retry", "true", doc(own), false, false},
+		{"other call's job", "", doc(other), false, true},
+		{"other call's job with header", "true", doc(other), false, true},
+		{"no callback URL", "", doc(""), false, false},
+		{"no callback URL with header", "true", doc(""), false, true},
+		{"body over the capture limit", "", nil, true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &submitCall{url: own}
+			header := http.Header{}
+			if tt.header != "" {
+				header.Set(headerReplayed, tt.header)
+			}
+			r := s.record(header)
+			r.body, r.overflow = tt.body, tt.overflow
+			assert.Equal(t, tt.want, s.replayed())
+		})
+	}
+}
+
+func TestCaptureBodyStopsAtLimit(t *testing.T) {
+	r := &submitResponse{}
+	body := &captureBody{ReadCloser: io.NopCloser(bytes.NewReader(make([]byte, maxSubmitCapture+1))), into: r}
+	n, err := io.Copy(io.Discard, body)
+	require.NoError(t, err)
+	assert.EqualValues(t, maxSubmitCapture+1, n, "bytes passed on")
+	assert.True(t, r.overflow, "overflow")
+	assert.Nil(t, r.body, "captured body")
 }

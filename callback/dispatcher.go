@@ -2,6 +2,7 @@ package callback
 
 import (
 	"bytes"
+	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
@@ -36,6 +37,10 @@ const (
 	recordTimeout = 5 * time.Second
 	// userAgent is sent with every delivery.
 	userAgent = "longhaul-callback/1"
+	// maxScheduledRetries caps how many retry times the dispatcher keeps to
+	// wake when each comes due. A retry beyond the cap waits for the next
+	// DispatchInterval.
+	maxScheduledRetries = 4096
 )
 
 // RetrySchedule sets when a failed delivery is tried again and when the
@@ -124,6 +129,9 @@ type dispatcher struct {
 	mu       sync.Mutex
 	inFlight map[string]context.CancelFunc // job ID -> the cancel func of its delivery's context
 	wg       sync.WaitGroup                // deliveries in flight
+
+	retryMu sync.Mutex
+	retries retryTimes // when the retries that this dispatcher scheduled come due
 }
 
 func newDispatcher(rt *jobs.Runtime, cfg HandlerConfig, logger *slog.Logger) *dispatcher {
@@ -199,11 +207,12 @@ func (d *dispatcher) signal() {
 }
 
 // run reads due deliveries from the store whenever a job finishes, a delivery
-// ends, or the interval passes, until shutdown.
+// ends, a retry that this dispatcher scheduled comes due, or the interval
+// passes, until shutdown.
 func (d *dispatcher) run() {
 	defer close(d.loopDone)
-	ticker := time.NewTicker(d.interval)
-	defer ticker.Stop()
+	timer := time.NewTimer(d.interval)
+	defer timer.Stop()
 
 	// ctx ends when shutdown starts, so that a slow store listing does not
 	// hold shutdown up.
@@ -218,24 +227,27 @@ func (d *dispatcher) run() {
 	}()
 
 	for {
-		d.dispatchDue(ctx)
+		listed := d.dispatchDue(ctx)
+		timer.Reset(d.nextWait(listed))
 		select {
 		case <-d.stop:
 			return
 		case <-d.wake:
-		case <-ticker.C:
+		case <-timer.C:
 		}
 	}
 }
 
 // dispatchDue starts a delivery for each due job, at most concurrency at once.
-func (d *dispatcher) dispatchDue(ctx context.Context) {
-	due, err := d.store.DueDeliveries(ctx, d.rt.Now(), 4*d.concurrency)
+// It returns the time up to which it listed the due deliveries.
+func (d *dispatcher) dispatchDue(ctx context.Context) time.Time {
+	now := d.rt.Now()
+	due, err := d.store.DueDeliveries(ctx, now, 4*d.concurrency)
 	if err != nil {
 		if ctx.Err() == nil {
 			d.logger.Error("list due callback deliveries failed", "error", err)
 		}
-		return
+		return now
 	}
 
 	for _, job := range due {
@@ -247,7 +259,7 @@ func (d *dispatcher) dispatchDue(ctx context.Context) {
 		case d.slots <- struct{}{}:
 		case <-d.stop:
 			d.unmarkInFlight(job.ID)
-			return
+			return now
 		}
 
 		d.wg.Add(1)
@@ -259,6 +271,49 @@ func (d *dispatcher) dispatchDue(ctx context.Context) {
 			d.deliver(deliveryCtx, id)
 		}(job.ID)
 	}
+	return now
+}
+
+// scheduleRetry records that a retry comes due at the given time, so that
+// the dispatch loop wakes then rather than at its next interval.
+func (d *dispatcher) scheduleRetry(at time.Time) {
+	d.retryMu.Lock()
+	defer d.retryMu.Unlock()
+	if len(d.retries) < maxScheduledRetries {
+		heap.Push(&d.retries, at)
+	}
+}
+
+// nextWait returns how long the dispatch loop sleeps after a listing of the
+// deliveries due up to listed: until the earliest retry that comes due after
+// listed, but at most the interval. Retries due by listed were in that
+// listing and are forgotten. One that the listing did not start, because it
+// was full or the delivery was in flight, starts when a delivery ends.
+func (d *dispatcher) nextWait(listed time.Time) time.Duration {
+	d.retryMu.Lock()
+	defer d.retryMu.Unlock()
+	for len(d.retries) > 0 && !d.retries[0].After(listed) {
+		heap.Pop(&d.retries)
+	}
+	if len(d.retries) == 0 {
+		return d.interval
+	}
+	return max(0, min(d.interval, d.retries[0].Sub(d.rt.Now())))
+}
+
+// retryTimes is a min-heap of the times at which retries come due.
+type retryTimes []time.Time
+
+func (h retryTimes) Len() int           { return len(h) }
+func (h retryTimes) Less(i, j int) bool { return h[i].Before(h[j]) }
+func (h retryTimes) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *retryTimes) Push(x any)        { *h = append(*h, x.(time.Time)) }
+
+func (h *retryTimes) Pop() any {
+	old := *h
+	last := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return last
 }
 
 // markInFlight records a delivery of the job as in flight and returns its
@@ -462,6 +517,9 @@ func (d *dispatcher) record(job *jobs.Job, status int, result attemptResult, att
 	}
 
 	cb := stored.Callback
+	if cb.State == jobs.DeliveryPending {
+		d.scheduleRetry(cb.NextAttempt)
+	}
 	d.log(stored, status, attemptErr)
 	if d.onDelivery != nil {
 		info := DeliveryInfo{

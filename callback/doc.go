@@ -37,9 +37,17 @@
 // A job that failed or was canceled ends the call with a *transport.JobError.
 // Resume waits for a job by ID after a restart, and Cancel cancels one.
 //
+// A submit with an idempotency key that an earlier call used returns that
+// call's job, whose deliveries go to the earlier call's URL and secret. Do
+// detects such a replay by the Idempotent-Replayed header, or by a callback
+// URL in the returned status document that is not its own. It then waits for
+// no delivery: it reads the job at once and long-polls it until it ends, as
+// package polling does.
+//
 // On the server, NewHandler serves the routes over a jobs.Runtime and starts
-// a dispatcher. It wakes when a job of the runtime finishes and every
-// DispatchInterval, reads the due deliveries from the store
+// a dispatcher. It wakes when a job of the runtime finishes, when a retry it
+// scheduled comes due, and every DispatchInterval. It reads the due
+// deliveries from the store
 // (Store.DueDeliveries), and sends up to MaxConcurrentDeliveries at once, each
 // bounded by DeliveryTimeout. Each attempt is recorded in the job
 // (Job.Callback). A 2xx response marks the delivery delivered. 410 Gone marks
@@ -81,7 +89,10 @@
 //     Idempotency-Key per call reused on every retry, a circuit breaker per
 //     server, and the caller's deadline in the Longhaul-Timeout header. When
 //     the caller's context ends, Do returns at once and sends DELETE for the
-//     job in the background, bounded by 2 s.
+//     job in the background, bounded by 2 s. A call whose own deadline
+//     passes returns an error that matches context.DeadlineExceeded, also
+//     when the server ended the job a moment earlier at the deadline that
+//     the submit sent, which Longhaul-Timeout rounds to milliseconds.
 //
 // # When to choose it
 //
@@ -130,8 +141,9 @@
 //     the delivery as dead. The result stays readable by ID.
 //   - A submit replayed under the same idempotency key returns the job of the
 //     first submit with that submit's callback URL and secret. A call that
-//     reuses a key after a client restart therefore gets its result from the
-//     fallback read.
+//     reuses a key, for example after a client restart, therefore gets its
+//     result by long-polling the job, never by delivery, and a failed read
+//     ends it as it ends a polling call.
 //   - Do keeps waiting while the server cannot be reached for the fallback
 //     reads, because the delivery may still come. Give ctx a deadline.
 //   - Progress travels only through the reads, at most every ProgressInterval.

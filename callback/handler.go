@@ -65,7 +65,11 @@ type HandlerConfig struct {
 
 	// DispatchInterval is how often the dispatcher reads the store for
 	// deliveries that have come due, besides when a job of this process
-	// finishes. Defaults to 1 s.
+	// finishes, a delivery ends, or a retry that this dispatcher scheduled
+	// comes due. So it bounds the delay of deliveries that another process
+	// on the same store scheduled. This dispatcher's retries start on time
+	// while at most 4096 of them wait at once. Further ones start at the
+	// next interval. Defaults to 1 s.
 	DispatchInterval time.Duration
 
 	// HTTPClient sends the deliveries. The handler uses a copy whose

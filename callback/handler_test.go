@@ -161,6 +161,66 @@ func TestDeliveryHonoursRetryAfterWithinMaxBackoff(t *testing.T) {
 	assert.Equal(t, 2, job.Callback.Attempts, "attempts")
 }
 
+func TestDeliveryRetryHonoursShortBackoff(t *testing.T) {
+	// The retry comes due at most 20 ms after the first attempt, long before
+	// the next read of the store at the dispatch interval.
+	s := newTestServer(t, HandlerConfig{
+		AllowPrivateCallbacks: true,
+		DispatchInterval:      time.Second,
+		Retry:                 RetrySchedule{MinBackoff: 20 * time.Millisecond, MaxBackoff: 20 * time.Millisecond},
+	})
+	var mu sync.Mutex
+	var times []time.Time
+	recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		times = append(times, time.Now())
+		first := len(times) == 1
+		mu.Unlock()
+		if first {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusOK)
+	}))
+	t.Cleanup(recv.Close)
+
+	id := s.submitCallback(t, testReq{Value: "soon"}, recv.URL, NewSecret())
+	job := s.waitDelivery(t, id, jobs.DeliveryDelivered)
+	assert.Equal(t, 2, job.Callback.Attempts, "attempts")
+
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, times, 2, "attempts seen by the receiver")
+	assert.Less(t, times[1].Sub(times[0]), 500*time.Millisecond, "time from the first attempt to the retry")
+}
+
+func TestDispatcherNextWait(t *testing.T) {
+	rt := jobs.New(jobs.EngineRunner[testReq, testRes](testEngine), jobs.Config{})
+	t.Cleanup(func() { require.NoError(t, rt.Shutdown(context.Background())) })
+	d := &dispatcher{rt: rt, interval: time.Second}
+	now := rt.Now()
+
+	assert.Equal(t, time.Second, d.nextWait(now), "wait without retries")
+
+	d.scheduleRetry(now.Add(time.Hour))
+	d.scheduleRetry(now.Add(-time.Millisecond))
+	d.scheduleRetry(now.Add(200 * time.Millisecond))
+	wait := d.nextWait(now)
+	assert.Greater(t, wait, 100*time.Millisecond, "wait until the retry due in 200 ms")
+	assert.LessOrEqual(t, wait, 200*time.Millisecond, "wait until the retry due in 200 ms")
+	assert.Len(t, d.retries, 2, "retries kept after the one that was due")
+
+	d.retries = nil
+	d.scheduleRetry(now.Add(-time.Millisecond))
+	assert.Zero(t, d.nextWait(now.Add(-time.Second)), "wait for a retry that came due after the listing")
+
+	d.retries = nil
+	for i := 0; i < maxScheduledRetries+10; i++ {
+		d.scheduleRetry(now.Add(time.Hour))
+	}
+	assert.Len(t, d.retries, maxScheduledRetries, "retries kept at the cap")
+}
+
 func TestDeliveryToLoopbackRefusedByDefault(t *testing.T) {
 	infoCh := make(chan DeliveryInfo, 4)
 	s := newTestServer(t, HandlerConfig{OnDelivery: func(i DeliveryInfo) { infoCh <- i }})

@@ -66,6 +66,11 @@ type testServer struct {
 	handler *Handler
 	srv     *httptest.Server
 	reads   atomic.Int64 // GET requests served
+	waits   atomic.Int64 // GET requests with a Prefer: wait header (long-polls)
+
+	// front, when set, serves each request in place of the handler, which
+	// it gets as next, so a test can change requests and responses.
+	front atomic.Pointer[func(w http.ResponseWriter, r *http.Request, next http.Handler)]
 }
 
 // newTestServer starts a server with cfg, whose zero delivery settings are
@@ -94,6 +99,13 @@ func newTestServer(t *testing.T, cfg HandlerConfig) *testServer {
 	s.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodGet {
 			s.reads.Add(1)
+			if r.Header.Get("Prefer") != "" {
+				s.waits.Add(1)
+			}
+		}
+		if front := s.front.Load(); front != nil {
+			(*front)(w, r, s.handler)
+			return
 		}
 		s.handler.ServeHTTP(w, r)
 	}))
@@ -105,6 +117,11 @@ func newTestServer(t *testing.T, cfg HandlerConfig) *testServer {
 		require.NoError(t, s.handler.Shutdown(ctx), "handler shutdown")
 	})
 	return s
+}
+
+// setFront makes f serve every request in place of the handler.
+func (s *testServer) setFront(f func(w http.ResponseWriter, r *http.Request, next http.Handler)) {
+	s.front.Store(&f)
 }
 
 // submit posts body to the server's POST /jobs with the given headers and
