@@ -24,8 +24,9 @@ var benchRequest = lookup.Request{ProductIDs: []string{"1", "2", "3"}}
 
 // BenchmarkStrategies runs the same lookup through each strategy of the
 // combined client, and through a bare net/http handler and a bare
-// coder/websocket echo that run the same engine, all over loopback in the same
-// run, so the strategies can be read as ratios of the baselines.
+// coder/websocket handler that run the same engine. All of them run over
+// loopback in the same run, so the strategies can be read as ratios of the
+// baselines.
 func BenchmarkStrategies(b *testing.B) {
 	engine := &lookup.Engine{Source: lookup.DefaultDemo()}
 

@@ -21,16 +21,18 @@ import (
 // ClientConfig configures a Client. The zero value uses polling for every call
 // and falls back to polling when another strategy is unavailable.
 //
-// HTTPClient, Pipeline and Logger apply to every strategy; each strategy's own
-// section sets the rest and takes these three from here when it leaves them zero.
+// HTTPClient, Pipeline and Logger apply to every strategy. Each strategy's own
+// section sets the rest, and a strategy whose section leaves one of these three
+// zero takes it from here.
 type ClientConfig struct {
 	// Strategy is used for calls that choose none with transport.WithStrategy
 	// and that Policy leaves open. Defaults to transport.StrategyPolling, which
 	// works for every client.
 	Strategy transport.Strategy
 
-	// Policy chooses the strategy of a call that chose none itself; req is the
-	// call's request. An empty answer means Strategy. Defaults to nil.
+	// Policy chooses the strategy of a call that sets none with
+	// transport.WithStrategy. It receives the call's context and request. If it
+	// returns "", the call uses Strategy. Defaults to nil.
 	Policy func(ctx context.Context, req any) transport.Strategy
 
 	// DisableFallback turns fallback off. By default, a call whose strategy
@@ -42,13 +44,14 @@ type ClientConfig struct {
 	// has no job to find again. Defaults to false.
 	DisableFallback bool
 
-	// HTTPClient sends every request. Defaults to nil: each strategy's default,
-	// which has no overall timeout.
+	// HTTPClient sends every request. Defaults to nil, which means each
+	// strategy's default client, with no overall timeout.
 	HTTPClient *http.Client
 	// Pipeline sets retries, breakers and per-attempt timeouts. Defaults to the
 	// zero PipelineConfig, whose fields document their defaults.
 	Pipeline transport.PipelineConfig
-	// Logger receives retries and errors. Defaults to nil: silent.
+	// Logger logs retries, fallbacks and errors. Defaults to nil, which logs
+	// nothing.
 	Logger *slog.Logger
 
 	Simple    simple.Config
@@ -72,7 +75,7 @@ type Client[Req, Res any] struct {
 
 var _ transport.Client[int, int] = (*Client[int, int])(nil)
 
-// NewClient returns a Client of the server whose base URL is baseURL, such as
+// NewClient returns a Client for the server whose base URL is baseURL, such as
 // "http://127.0.0.1:8080" or "https://example.com/api/stock".
 func NewClient[Req, Res any](baseURL string, cfg ClientConfig) (*Client[Req, Res], error) {
 	if cfg.Strategy == "" {
@@ -132,7 +135,7 @@ func (c *Client[Req, Res]) Do(ctx context.Context, req Req, opts ...transport.Ca
 	strategy := c.strategyOf(ctx, req, o)
 
 	// One key for every attempt of this call, across strategies, so that a
-	// fallback finds the job that a lost answer already created.
+	// fallback finds the job that a submit with a lost response already created.
 	if o.IdempotencyKey == "" {
 		o.IdempotencyKey = newKey()
 		opts = append(opts, transport.WithIdempotencyKey(o.IdempotencyKey))
@@ -158,14 +161,14 @@ func (c *Client[Req, Res]) Do(ctx context.Context, req Req, opts ...transport.Ca
 	mu.Unlock()
 	switch {
 	case strategy == transport.StrategyPolling:
-		// Polling already retried every step; asking it again gains nothing.
+		// Polling already retried every step, so another attempt gains nothing.
 		return res, err
 	case accepted != "":
 		c.logFallback(strategy, accepted, err)
 		return c.polling.Resume(ctx, accepted, opts...)
 	case strategy == transport.StrategySimple && !neverReachedEngine(err):
 		// A simple request that may have reached the engine has no job to
-		// find again: sending it through polling could run the work twice.
+		// resume, so sending it again through polling could run the work twice.
 		return res, err
 	default:
 		c.logFallback(strategy, "", err)

@@ -95,8 +95,8 @@ func TestFallbackSimpleRefusedUsesPolling(t *testing.T) {
 	assert.Equal(t, int64(1), engine.runs.Load(), "engine runs")
 }
 
-// pollingRetryingConfig is a polling client that retries a refused submit
-// for about two seconds.
+// pollingRetryingConfig returns a polling configuration that retries a refused
+// submit for up to about two seconds.
 func pollingRetryingConfig() polling.Config {
 	return polling.Config{
 		LongPoll: time.Second,

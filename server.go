@@ -19,19 +19,21 @@ import (
 // ServerConfig configures a Server. The zero value serves all four strategies at
 // the root with an in-memory job store.
 //
-// BasePath, MaxBodyBytes, Authorize and Logger apply to every strategy; each
-// strategy's own section sets the rest of its handler and takes these four
-// from here when it leaves them zero.
+// BasePath, MaxBodyBytes, Authorize and Logger apply to every strategy. Each
+// strategy's own section sets the rest of its handler, and a section that
+// leaves one of these four zero takes it from here.
 type ServerConfig struct {
 	// BasePath is the path prefix of every route, such as "/api/stock", without
 	// a trailing slash. Defaults to "" (the routes sit at the root).
 	BasePath string
-	// MaxBodyBytes limits request bodies. Defaults to 1 MiB.
+	// MaxBodyBytes is the maximum size of a request body in bytes. Defaults to
+	// 1 MiB.
 	MaxBodyBytes int64
-	// Authorize returns the owner of a request; jobs are scoped to their owner.
-	// Defaults to nil: every request has the empty owner.
+	// Authorize returns the owner of a request, and jobs are scoped to their
+	// owner. Defaults to nil, which gives every request the empty owner.
 	Authorize transport.AuthorizeFunc
-	// Logger receives the server's log lines, with job IDs. Defaults to nil: silent.
+	// Logger logs the server's events with their job IDs. Defaults to nil, which
+	// logs nothing.
 	Logger *slog.Logger
 
 	// Jobs configures the job runtime shared by polling, callback and websocket:
@@ -47,7 +49,7 @@ type ServerConfig struct {
 // Server serves one engine through all four strategies under one base path:
 //
 //	POST {base}/run            simple
-//	POST {base}/jobs           polling; callback when Longhaul-Callback-Url is set
+//	POST {base}/jobs           polling, or callback when Longhaul-Callback-Url or -Secret is set
 //	GET  {base}/jobs/{id}      the job's status, result or problem
 //	DELETE {base}/jobs/{id}    cancels the job
 //	GET  {base}/ws             websocket
@@ -132,7 +134,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // Runtime returns the job runtime shared by the asynchronous strategies.
 func (s *Server) Runtime() *jobs.Runtime { return s.runtime }
 
-// Drain makes long-polls in progress, and later ones, answer at once with the
+// Drain makes long-polls in progress, and later ones, respond at once with the
 // job's current status, so that http.Server.Shutdown does not wait for them.
 // Register it before serving:
 //

@@ -35,14 +35,18 @@ func startTestServer(t *testing.T, base string, itemDelay time.Duration) string 
 	return server.URL + base
 }
 
-type answer struct {
+// testResponse is a response's status, header and decoded body. The body is
+// decoded into problem when its media type is application/problem+json, and
+// into body otherwise.
+type testResponse struct {
 	status  int
 	header  http.Header
 	problem transport.Problem
 	body    map[string]any
 }
 
-func request(t *testing.T, method, url, body string, header map[string]string) answer {
+// sendRequest sends one request with http.DefaultClient and decodes the response.
+func sendRequest(t *testing.T, method, url, body string, header map[string]string) testResponse {
 	t.Helper()
 	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	require.NoError(t, err)
@@ -58,19 +62,19 @@ func request(t *testing.T, method, url, body string, header map[string]string) a
 	data, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
 
-	a := answer{status: resp.StatusCode, header: resp.Header}
+	got := testResponse{status: resp.StatusCode, header: resp.Header}
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/problem+json") {
-		require.NoError(t, json.Unmarshal(data, &a.problem), "problem body %s", data)
+		require.NoError(t, json.Unmarshal(data, &got.problem), "problem body %s", data)
 	} else if len(data) > 0 {
-		require.NoError(t, json.Unmarshal(data, &a.body), "body %s", data)
+		require.NoError(t, json.Unmarshal(data, &got.body), "body %s", data)
 	}
-	return a
+	return got
 }
 
 func TestServerCallbackSecretWithoutURL(t *testing.T) {
 	url := startTestServer(t, "", 0)
 
-	got := request(t, http.MethodPost, url+"/jobs", `{"product_ids":["1"]}`,
+	got := sendRequest(t, http.MethodPost, url+"/jobs", `{"product_ids":["1"]}`,
 		map[string]string{"Longhaul-Callback-Secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})
 
 	assert.Equal(t, http.StatusBadRequest, got.status)
@@ -84,7 +88,7 @@ func TestServerUnknownRouteProblem(t *testing.T) {
 	root := strings.TrimSuffix(url, "/api")
 
 	for _, path := range []string{"/api/nope", "/elsewhere", "/"} {
-		got := request(t, http.MethodGet, root+path, "", nil)
+		got := sendRequest(t, http.MethodGet, root+path, "", nil)
 		assert.Equal(t, http.StatusNotFound, got.status, "status of %s", path)
 		assert.Equal(t, transport.CodeNotFound, got.problem.Code, "code of %s", path)
 		assert.Equal(t, "Not found", got.problem.Title, "title of %s", path)
@@ -95,7 +99,7 @@ func TestServerUnknownRouteProblem(t *testing.T) {
 func TestServerCancelRunningJobMarked(t *testing.T) {
 	url := startTestServer(t, "", 5*time.Second)
 
-	submitted := request(t, http.MethodPost, url+"/jobs", `{"product_ids":["1","2"]}`, nil)
+	submitted := sendRequest(t, http.MethodPost, url+"/jobs", `{"product_ids":["1","2"]}`, nil)
 	require.Equal(t, http.StatusAccepted, submitted.status)
 	id, _ := submitted.body["id"].(string)
 	require.NotEmpty(t, id)
@@ -103,7 +107,7 @@ func TestServerCancelRunningJobMarked(t *testing.T) {
 	// Wait until a worker has started the job, so the cancel cannot end it at once.
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		st := request(t, http.MethodGet, url+"/jobs/"+id, "", nil)
+		st := sendRequest(t, http.MethodGet, url+"/jobs/"+id, "", nil)
 		if st.body["state"] == "running" {
 			break
 		}
@@ -111,7 +115,7 @@ func TestServerCancelRunningJobMarked(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 
-	got := request(t, http.MethodDelete, url+"/jobs/"+id, "", nil)
+	got := sendRequest(t, http.MethodDelete, url+"/jobs/"+id, "", nil)
 	require.Equal(t, http.StatusOK, got.status)
 	if got.body["state"] == "running" {
 		assert.Equal(t, true, got.body["cancel_requested"], "cancel_requested of a running job after DELETE")
@@ -129,7 +133,7 @@ func TestServerRejectsNullAndArrayBodies(t *testing.T) {
 		`{"product_ids":"1"}`: `field "product_ids" must be of JSON type array`,
 	} {
 		for _, path := range []string{"/run", "/jobs"} {
-			got := request(t, http.MethodPost, url+path, body, nil)
+			got := sendRequest(t, http.MethodPost, url+path, body, nil)
 			assert.Equal(t, http.StatusBadRequest, got.status, "status of %s with %s", path, body)
 			assert.Contains(t, got.problem.Detail, want, "detail of %s with %s", path, body)
 		}

@@ -58,23 +58,24 @@ func LoadCSV(stockPath, productsPath string) (*Inventory, error) {
 // a CSV catalogue.
 //
 // The stock file has the header product_id,name,location,quantity and one row
-// per product and location; fields that contain commas are quoted. The
+// per product and location. Fields that contain commas are quoted. The
 // products file has the header product_id,name and one row per product.
 //
 // With a products file, every product it lists is known, and a product without
 // stock rows is out of stock: quantity 0, no locations. Without one, only
 // products with stock rows are known, so an out-of-stock product cannot be
-// distinguished from an ID that does not exist. Either way a product with stock rows is
-// known, and a stock row with quantity 0 makes the product known without adding
-// a location. Quantity is the sum over locations, and locations keep the order
-// of the file.
+// distinguished from an ID that does not exist. Either way a product with
+// stock rows is known, and a stock row with quantity 0 makes the product known
+// without adding a location. Quantity is the sum over locations, and locations
+// keep the order of the file.
 //
-// Any invalid line fails the whole read with a *ParseError that names the
-// source ("stock" or "products"), the line and column, and what to fix: a
-// missing or wrong header, a wrong field count, a quantity that is not a
-// non-negative integer, a product ID that breaks the request's ID rules, the
-// same product and location twice, a product listed twice in the products
-// file, an empty location, or two names for one product.
+// Any invalid line fails the whole read with a *ParseError. The error names the
+// source ("stock" or "products"), the line and column, and what to fix. A line
+// is invalid for a missing or wrong header, a wrong field count, a quantity
+// that is not a non-negative integer, or a product ID that breaks the request's
+// ID rules. It is also invalid for the same product and location twice, a
+// product listed twice in the products file, an empty location, or two names
+// for one product.
 func ReadCSV(stock io.Reader, products io.Reader) (*Inventory, error) {
 	return readCSV(stock, "stock", products, "products")
 }

@@ -10,8 +10,8 @@ import (
 	"github.com/longhaul-go/longhaul/lookup"
 )
 
-// demoItems returns the items "1" to n+1 of inv; the last one is past the
-// catalogue.
+// demoItems returns the items "1" to n+1 of inv. For a catalogue of n
+// products, the last one is past its end.
 func demoItems(t *testing.T, inv *lookup.Inventory, n int) []lookup.Item {
 	t.Helper()
 	return lookupAll(t, inv, ids(n+1)...)

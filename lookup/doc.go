@@ -30,7 +30,7 @@
 //
 // # Limits
 //
-// A request holds at most MaxProductIDs IDs. Each ID is 1 to MaxIDLength bytes
+// A request contains at most MaxProductIDs IDs. Each ID is 1 to MaxIDLength bytes
 // of valid UTF-8, with only printable characters and no whitespace. Servers
 // call Request.Validate before they create a job, and Engine.Run checks again,
 // so an engine never trusts its caller. A violation is a *transport.Problem
@@ -65,7 +65,7 @@
 //   - Run looks items up one after another. A Source that is slow per item
 //     gains from Split, fan-out and several jobs, not from Run itself.
 //   - A product ID that the stock file lists but the products file does not is
-//     still known; ReadCSV does not treat it as an error.
+//     still known, and ReadCSV does not treat it as an error.
 //   - Demo names repeat in large catalogues, because they come from short word
 //     lists.
 package lookup

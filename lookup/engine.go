@@ -17,8 +17,8 @@ type Engine struct {
 	// Source is the inventory to read. Defaults to DefaultDemo() when nil.
 	Source Source
 
-	// ItemDelay is simulated work per item, so that demos and tests can stand in
-	// for jobs of seconds to minutes. Defaults to 0, no delay.
+	// ItemDelay is the simulated work time per item, so that demos and tests can
+	// imitate jobs of seconds to minutes. Defaults to 0, no delay.
 	ItemDelay time.Duration
 }
 

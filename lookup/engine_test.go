@@ -33,7 +33,7 @@ func testInventory(t *testing.T) *lookup.Inventory {
 	return inv
 }
 
-// progressRecorder collects progress reports; it is safe for concurrent use.
+// progressRecorder collects progress reports. It is safe for concurrent use.
 type progressRecorder struct {
 	mu      sync.Mutex
 	reports []transport.Progress
@@ -199,7 +199,7 @@ func TestEngineCancelDuringDelay(t *testing.T) {
 			if !errors.Is(err, tt.want) {
 				t.Errorf("got error %v, want %v", err, tt.want)
 			}
-			// The context ends after 20 ms; 100 ms leaves room for a loaded machine.
+			// The context ends after 20 ms, and 100 ms leaves room for a loaded machine.
 			if elapsed > 100*time.Millisecond {
 				t.Errorf("Run returned after %v, want within 100ms of the start", elapsed)
 			}

@@ -9,8 +9,8 @@ import (
 
 // Source is an inventory that the Engine reads.
 //
-// Lookup returns the stock of one product. For an ID that the source has never
-// heard of, it returns an Item with Known false and a nil error. An error means
+// Lookup returns the stock of one product. For an ID that the source does not
+// contain, it returns an Item with Known false and a nil error. An error means
 // that the source itself failed, and it fails the job. Lookup must be safe for
 // concurrent use and must return promptly once ctx ends.
 type Source interface {
@@ -28,7 +28,7 @@ type StockRow struct {
 	ProductID string
 	Name      string
 	Location  string
-	Quantity  int // units on hand, 0 or more; a row with 0 adds no location
+	Quantity  int // units on hand, 0 or more, where a row with 0 adds no location
 }
 
 // Inventory is an in-memory Source. It is immutable after construction and
@@ -121,7 +121,7 @@ func (b *builder) addStock(row StockRow, where string) *rowError {
 	}
 	if row.Location == "" {
 		return &rowError{"location", fmt.Sprintf(
-			"location of product %q is empty: fill in the store or warehouse that holds the stock", row.ProductID)}
+			"location of product %q is empty: fill in the store or warehouse that has the stock", row.ProductID)}
 	}
 	if row.Quantity < 0 {
 		return &rowError{"quantity", fmt.Sprintf(

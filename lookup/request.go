@@ -19,7 +19,8 @@ const (
 	MaxIDLength = 64
 )
 
-// maxQuotedID is how many bytes of an invalid ID an error message quotes.
+// maxQuotedID is the maximum number of bytes of an invalid ID that an error
+// message quotes.
 const maxQuotedID = 40
 
 // Request is the input of a stock lookup: the products whose stock to return.

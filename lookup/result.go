@@ -19,15 +19,16 @@ type Item struct {
 	// Name is the product's name, or "" when the product is unknown.
 	Name string `json:"name"`
 
-	// Known is false for an ID that the inventory has never heard of. A known
+	// Known is false for an ID that the inventory does not contain. A known
 	// product may still be out of stock.
 	Known bool `json:"known"`
 
 	// Quantity is the total on hand over all locations.
 	Quantity int `json:"quantity"`
 
-	// Locations lists where the product is on hand, in the order of the source.
-	// It encodes as [] rather than null when the product is out of stock.
+	// Locations lists the places that have the product on hand, in the order of
+	// the source. It encodes as [] rather than null when the product is out of
+	// stock.
 	Locations []Location `json:"locations"`
 }
 

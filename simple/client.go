@@ -23,10 +23,11 @@ import (
 const opRun = "run"
 
 const (
-	// defaultIdleConnsPerHost is how many idle connections a client that made its
-	// own *http.Client keeps per host. It matches the handler's default
-	// MaxConcurrent, so that a client busy up to that limit reuses its connections
-	// instead of opening new ones. net/http's default keeps 2.
+	// defaultIdleConnsPerHost is the maximum number of idle connections per host
+	// that a client keeps when it made its own *http.Client. It matches the
+	// handler's default MaxConcurrent, so that a client busy up to that limit
+	// reuses its connections instead of opening new ones. net/http's default
+	// keeps 2.
 	defaultIdleConnsPerHost = 64
 
 	// maxSizeHint caps the buffer that a response's Content-Length allocates up
@@ -34,8 +35,8 @@ const (
 	// cannot make the client allocate more than 4 MiB before the data arrives.
 	maxSizeHint = 4 << 20
 
-	// jobTimeoutGrace is how close the attempt's deadline must be for a
-	// job-timeout response to count as that deadline passing. The server counts
+	// jobTimeoutGrace is the maximum time left before the attempt's deadline for
+	// a job-timeout response to count as that deadline passing. The server counts
 	// the Longhaul-Timeout it received from the moment the request arrived, in
 	// whole milliseconds, so its deadline can pass up to about a millisecond
 	// before the caller's. The rest of the margin covers scheduling delays.
@@ -59,8 +60,8 @@ type Config struct {
 	// Defaults to the zero PipelineConfig with Retry.MaxAttempts 1.
 	Pipeline transport.PipelineConfig
 
-	// Logger receives a line for every retry and every failed call.
-	// Defaults to nil, which logs nothing.
+	// Logger logs every retry and every failed call. Defaults to nil, which logs
+	// nothing.
 	Logger *slog.Logger
 }
 
@@ -121,13 +122,15 @@ func NewClient[Req, Res any](baseURL string, cfg Config) (*Client[Req, Res], err
 //
 // The attempt's deadline travels as the Longhaul-Timeout header, so the server
 // stops the job when the caller has given up. That deadline is the caller's, or
-// the end of Pipeline.AttemptTimeout when that comes first. Do returns, besides the errors
-// that transport.Client lists:
+// the end of Pipeline.AttemptTimeout when that comes first. Do returns, besides
+// the errors that transport.Client lists:
 //
 //   - *transport.UnavailableError (ErrUnavailable) when the connection failed or
 //     was lost before the result arrived, or the server stayed overloaded (503,
 //     429, 502 or 504) through every attempt. Its message states whether the job
 //     may have run. The call may be retried.
+//   - the connection's error, wrapped, when it would fail the same way again,
+//     such as a rejected TLS certificate.
 //   - *transport.JobError with an empty JobID when the server rejected the
 //     request or the job failed.
 //   - an error that names the result type when a 200 response is not a valid

@@ -31,7 +31,8 @@
 //   - A rejected request or a failed job gives a *transport.JobError with the
 //     server's problem and no job ID.
 //   - A server that is busy with HandlerConfig.MaxConcurrent runs responds
-//     with 503 and Retry-After at once, rather than queueing the request.
+//     with 503 and Retry-After as soon as it has read the request body, rather
+//     than queueing the request.
 //
 // # Retries
 //
@@ -52,7 +53,7 @@
 //
 // Choose another strategy when jobs take minutes, when the network drops
 // connections often, when the caller needs progress reports, or when the
-// result must survive a client or server restart: polling or websocket resume
+// result must survive a client or server restart. Polling and websocket resume
 // a job by its ID, and callback delivers the result to the client.
 //
 // # Example

@@ -74,7 +74,7 @@ func ExampleClient_Do_errors() {
 	var jobErr *transport.JobError
 	switch {
 	case errors.As(err, &jobErr):
-		// The server rejected the request or the job failed: asking again fails the same way.
+		// The server rejected the request or the job failed: sending the request again fails the same way.
 		fmt.Println("rejected:", jobErr.Problem.Status, jobErr.Problem.Code)
 	case errors.Is(err, transport.ErrUnavailable):
 		// The connection failed or was lost: the call may be retried.

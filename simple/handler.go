@@ -27,8 +27,8 @@ type HandlerConfig struct {
 	// removed. It must not contain "{" or "}". Defaults to "", which serves /run.
 	BasePath string
 
-	// MaxBodyBytes is the limit of a request body. A longer body gets 413 with
-	// code request-too-large. Zero or negative means the default.
+	// MaxBodyBytes is the maximum size of a request body in bytes. A longer body
+	// gets 413 with code request-too-large. Zero or negative means the default.
 	// Defaults to 1 MiB.
 	MaxBodyBytes int64
 
@@ -36,14 +36,14 @@ type HandlerConfig struct {
 	// owner it returns is not stored. Defaults to nil, which allows every request.
 	Authorize transport.AuthorizeFunc
 
-	// Logger receives a line when a run starts and ends, and for every request
-	// that the handler rejects or whose engine fails. Defaults to nil, which
-	// logs nothing.
+	// Logger logs the start and end of every run, every request that the
+	// handler rejects, and every engine failure. Defaults to nil, which logs
+	// nothing.
 	Logger *slog.Logger
 
 	// MaxConcurrent is the maximum number of runs at once. A request beyond it
-	// gets 503 with code overloaded and Retry-After at once, before its body is
-	// read. Zero or negative means the default. Defaults to 64.
+	// gets 503 with code overloaded and Retry-After as soon as its body is read,
+	// before the engine runs. Zero or negative means the default. Defaults to 64.
 	MaxConcurrent int
 }
 

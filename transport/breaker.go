@@ -195,7 +195,7 @@ func WithBreaker[Req, Res any](c Client[Req, Res], s BreakerSettings) Client[Req
 	return &breakerClient[Req, Res]{inner: c, name: name, cb: newBreaker[Res](name, s)}
 }
 
-// Do calls the inner client unless the breaker is open.
+// Do calls the inner client unless the breaker rejects the call.
 func (b *breakerClient[Req, Res]) Do(ctx context.Context, req Req, opts ...CallOption) (Res, error) {
 	res, err := b.cb.Execute(func() (Res, error) {
 		res, err := b.inner.Do(ctx, req, opts...)

@@ -8,25 +8,27 @@ import (
 // Client runs one job on a remote service and returns its result.
 //
 // Do sends req, waits until the job ends and returns its result. It blocks until
-// the result arrives, the job fails, or ctx ends; it never returns a zero result
+// the result arrives, the job fails, or ctx ends. It never returns a zero result
 // with a nil error. Do must be safe for concurrent use by many goroutines, and a
 // Client must not retain req after Do returns.
 //
-// The error returned by Do tells the caller what to do next:
+// The error that Do returns shows the caller what to do next:
 //
 //   - ctx.Err() (context.Canceled or context.DeadlineExceeded), possibly wrapped,
 //     when the caller's own context ended. The remote job may be cancelled.
 //   - ErrUnavailable when the service could not be reached, or stayed overloaded,
-//     after the retries the client allows. Asking again later may succeed.
+//     after the retries the client allows. Sending the request again later may
+//     succeed.
 //   - ErrCircuitOpen when a circuit breaker rejected the call without sending it.
 //   - *JobError when the service ran or rejected the job and reported a problem.
-//     Sending the same request again will fail the same way unless the problem
-//     says otherwise.
+//     Sending the same request again will fail the same way unless the
+//     problem's code or detail states otherwise.
 //   - ErrClosed when Close was called before or during the call.
 //
 // Implementations must not retry a step that is unsafe to repeat: a submit is
-// retried only under an idempotency key, so a lost answer never starts a second
-// job. They must not treat the caller's cancellation as a network failure.
+// retried only under an idempotency key, so a submit whose response was lost
+// never starts a second job. They must not treat the caller's cancellation as a
+// network failure.
 //
 // Close releases the client's connections and background work. Calls that are in
 // progress end with ErrClosed. Close is idempotent.
@@ -38,11 +40,11 @@ type Client[Req, Res any] interface {
 // Engine runs one job on the server side.
 //
 // Run must return promptly with ctx.Err() once ctx ends. It may call progress
-// from any goroutine, any number of times, with Done rising towards Total; a nil
-// progress is never passed. A job may run more than once (after a crash or a
+// from any goroutine, any number of times, with Done rising towards Total. The
+// servers never pass a nil progress. A job may run more than once (after a crash or a
 // server restart hands it back to the queue), so Run must be idempotent.
 //
-// An error that wraps *Problem is sent to the caller as that problem; any other
+// An error that wraps *Problem is sent to the caller as that problem. Any other
 // error is reported as a job failure with the error's text as its detail.
 type Engine[Req, Res any] interface {
 	Run(ctx context.Context, req Req, progress ProgressFunc) (Res, error)
@@ -63,7 +65,7 @@ type Validator interface {
 	Validate() error
 }
 
-// Progress is how far a job has come: Done of Total units of work.
+// Progress is the amount of a job's work that is done: Done of Total units.
 // Total is 0 when the engine has not reported it yet.
 type Progress struct {
 	Done  int `json:"done"`

@@ -8,8 +8,8 @@ import (
 )
 
 var (
-	// ErrUnavailable means the service could not be reached, or answered that it
-	// was overloaded, on every attempt the client's retry policy allowed.
+	// ErrUnavailable means the service could not be reached, or responded that
+	// it was overloaded, on every attempt the client's retry policy allowed.
 	ErrUnavailable = errors.New("transport: service unavailable")
 
 	// ErrCircuitOpen means a circuit breaker rejected the call without sending it.
@@ -73,8 +73,8 @@ func IsCircuitOpen(err error) bool {
 }
 
 // JobError reports a job that the service rejected or that failed while it ran.
-// Problem carries the service's problem details; Problem.Code is stable and
-// safe to switch on.
+// Problem contains the service's problem details, and Problem.Code is stable
+// and safe to switch on.
 type JobError struct {
 	JobID   string  // the job's ID, empty when the request was rejected before a job existed
 	Problem Problem // the problem the service reported

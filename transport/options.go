@@ -5,8 +5,8 @@ import "time"
 // CallOption sets an option of one call to Client.Do.
 type CallOption func(*CallOptions)
 
-// CallOptions holds the options of one call. Clients build it with
-// ApplyCallOptions; applications set it through the With... functions.
+// CallOptions is the set of options of one call. Clients build it with
+// ApplyCallOptions, and applications set it through the With... functions.
 type CallOptions struct {
 	// Strategy is the strategy a combined client uses for this call.
 	// Empty means the client's default or its policy. Single-strategy clients ignore it.
@@ -47,7 +47,7 @@ func WithStrategy(s Strategy) CallOption {
 	return func(o *CallOptions) { o.Strategy = s }
 }
 
-// WithProgress asks for the job's progress reports.
+// WithProgress sets f to receive the job's progress reports.
 func WithProgress(f ProgressFunc) CallOption {
 	return func(o *CallOptions) { o.OnProgress = f }
 }

@@ -53,8 +53,8 @@ type AttemptInfo struct {
 //
 // Each target, a string such as "scheme://host:port", gets its own breaker the
 // first time it is used. A Pipeline keeps the breakers of every target it has
-// seen, so targets should come from a small set, such as the services a client
-// talks to.
+// seen, so targets should come from a small set, such as the servers that a
+// client sends requests to.
 type Pipeline struct {
 	retry          RetryPolicy
 	attemptTimeout time.Duration

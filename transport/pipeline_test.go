@@ -19,7 +19,8 @@ import (
 	"github.com/sony/gobreaker/v2"
 )
 
-// fastRetry retries within milliseconds, to keep the tests fast.
+// fastRetry is a retry policy with waits of a few milliseconds, to keep the
+// tests fast.
 var fastRetry = RetryPolicy{MaxAttempts: 4, BaseDelay: time.Millisecond, MaxDelay: 4 * time.Millisecond}
 
 // countingServer is a loopback HTTP server that counts the requests it receives

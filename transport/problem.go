@@ -19,7 +19,7 @@ const (
 	CodeNotFound         = "not-found"              // 404: no such route, or no such job (never existed, expired, or another owner's)
 	CodeMethodNotAllowed = "method-not-allowed"     // 405
 	CodeConflict         = "idempotency-conflict"   // 409: the idempotency key was used with another body
-	CodeOverloaded       = "overloaded"             // 503: the queue or connection limit is full; retry after Retry-After
+	CodeOverloaded       = "overloaded"             // 503: a queue, concurrency or connection limit is full, or the server is shutting down. Retry after Retry-After
 	CodeJobFailed        = "job-failed"             // the engine returned an error
 	CodeJobCanceled      = "job-canceled"           // the job was cancelled before it finished
 	CodeJobTimeout       = "job-timeout"            // the job passed the deadline its caller sent
@@ -34,7 +34,7 @@ type Problem struct {
 	Type     string `json:"type"`               // a URI naming the problem type
 	Title    string `json:"title"`              // a short summary of the type
 	Status   int    `json:"status,omitempty"`   // the HTTP status code
-	Detail   string `json:"detail,omitempty"`   // what went wrong in this case, naming the value and the fix
+	Detail   string `json:"detail,omitempty"`   // an explanation of this occurrence, naming the value and the fix
 	Instance string `json:"instance,omitempty"` // a URI of this occurrence, such as the job's URL
 	Code     string `json:"code"`               // the stable code, one of the Code constants or an engine's own
 	JobID    string `json:"job_id,omitempty"`   // the job concerned, if any

@@ -72,7 +72,7 @@ func (p RetryPolicy) withDefaults() RetryPolicy {
 //
 // The wait is exponential backoff with full jitter, drawn after the cap: a
 // uniformly random duration in [0, min(MaxDelay, BaseDelay*2^attempt)). rnd
-// returns numbers in [0, 1); nil means math/rand/v2's Float64. Tests pass a seeded
+// returns numbers in [0, 1), and nil means math/rand/v2's Float64. Tests pass a seeded
 // source, such as rand.New(rand.NewPCG(1, 2)).Float64, to get a fixed sequence.
 func (p RetryPolicy) Backoff(attempt int, rnd func() float64) time.Duration {
 	p = p.withDefaults()

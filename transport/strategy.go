@@ -5,7 +5,8 @@ import (
 	"strings"
 )
 
-// Strategy names how a call's request and result travel between client and server.
+// Strategy is the name of a transport strategy, the way a call's request and
+// result travel between client and server.
 type Strategy string
 
 // The four strategies. Their trade-offs are described in the longhaul package.

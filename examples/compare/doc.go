@@ -4,7 +4,7 @@
 // callback deliveries that the server saw, the outcome, and whether the result
 // matches a direct run of the engine.
 //
-// Run it from the repository root; with the defaults it takes a few seconds:
+// Run it from the repository root. With the defaults it takes a few seconds:
 //
 //	go run ./examples/compare
 //	go run ./examples/compare -ids 100 -item-delay 20ms -latency 30ms

@@ -33,7 +33,7 @@ func main() {
 	os.Exit(status)
 }
 
-// config holds the parsed flags.
+// config contains the parsed flags.
 type config struct {
 	ids       int
 	itemDelay time.Duration
@@ -71,9 +71,9 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 	}
 
 	fs.IntVar(&cfg.ids, "ids", 20,
-		"`number` of product IDs in the lookup, 1 to 1000; the last one is an unknown ID")
+		"`number` of product IDs in the lookup, 1 to 1000. The last one is an unknown ID")
 	fs.DurationVar(&cfg.itemDelay, "item-delay", 50*time.Millisecond,
-		"simulated work per product ID on the server, as a Go `duration`")
+		"simulated work time per product ID on the server, as a Go `duration`")
 	fs.DurationVar(&cfg.latency, "latency", 0,
 		"delay the proxy adds to every chunk of data in each direction, as a Go `duration` such as 20ms")
 	fs.BoolVar(&cfg.cut, "cut", false,
@@ -167,7 +167,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // productIDs returns n product IDs: "1" to strconv.Itoa(n-1) and, as the
-// last one, "1001", which the demo catalogue does not know.
+// last one, "1001", which the demo catalogue does not contain.
 func productIDs(n int) []string {
 	ids := make([]string, 0, n)
 	for i := 1; i < n; i++ {

@@ -71,7 +71,8 @@ func (c *console) clearBar() {
 	}
 }
 
-// renderBar returns the bar for p, such as "[#########-----]  3/5 IDs  60%".
+// renderBar returns the bar for p, such as
+// "[##################------------]  3/5 IDs   60%".
 func renderBar(p transport.Progress) string {
 	if p.Total <= 0 {
 		return "[" + strings.Repeat("-", barWidth) + "]  waiting for the server"

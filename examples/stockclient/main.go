@@ -46,12 +46,13 @@ type environment struct {
 	stderr   io.Writer
 	terminal bool // stderr is a terminal, so a progress bar can be drawn on it
 
-	// attempts overrides the attempts of each network step; 0 means the
-	// library's default. Tests lower it to fail fast on an unreachable server.
+	// attempts overrides the maximum number of attempts of each network step,
+	// and 0 means the library's default. Tests lower it to fail fast on an
+	// unreachable server.
 	attempts int
 }
 
-// config holds the parsed flags and arguments.
+// config contains the parsed flags and arguments.
 type config struct {
 	server         string
 	strategy       transport.Strategy
@@ -65,7 +66,7 @@ type config struct {
 const usageText = `stockclient looks up the stock of the given product IDs on a longhaul stock
 server, such as examples/stockserver, through one strategy: simple, polling,
 callback or websocket. It prints a table with each product's name, whether the
-server knows it, its quantity and its locations, or the result JSON with -json.
+product is known, its quantity and its locations, or the result JSON with -json.
 A call whose strategy is unavailable falls back to polling and logs a warning.
 The callback strategy starts a receiver at -callback-listen, which the server
 must be able to reach: a server on the same machine needs
@@ -94,7 +95,7 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 	fs.StringVar(&strategy, "strategy", string(transport.StrategyPolling),
 		"`strategy` of the call: simple, polling, callback or websocket")
 	fs.StringVar(&cfg.callbackListen, "callback-listen", "127.0.0.1:0",
-		"TCP `address` (host:port) where the callback receiver listens; port 0 picks a free port. Used by -strategy callback")
+		"TCP `address` (host:port) where the callback receiver listens. Port 0 picks a free port. Used by -strategy callback")
 	fs.DurationVar(&cfg.timeout, "timeout", 10*time.Minute,
 		"maximum `duration` of the whole lookup, as a Go duration such as 30s or 10m")
 	fs.BoolVar(&cfg.json, "json", false,
@@ -240,7 +241,7 @@ func describeError(err error, callCtx context.Context, cfg config, jobID string)
 	var netErr *net.OpError
 	switch {
 	case errors.Is(context.Cause(callCtx), errTimeout):
-		return fmt.Sprintf("no result within -timeout %v%s: raise -timeout or ask for fewer product IDs", cfg.timeout, job)
+		return fmt.Sprintf("no result within -timeout %v%s: raise -timeout or request fewer product IDs", cfg.timeout, job)
 	case callCtx.Err() != nil:
 		return "canceled" + job
 	case errors.As(err, &jobErr) && jobErr.JobID == "":

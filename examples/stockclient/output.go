@@ -58,8 +58,8 @@ func tableRow(item lookup.Item) []string {
 }
 
 // sanitize replaces every rune that unicode.IsPrint rejects, such as tabs,
-// newlines and escape characters, with '?', so that text from the server can neither break the table nor send
-// escape sequences to the terminal.
+// newlines and escape characters, with '?'. Text from the server then can
+// neither break the table nor send escape sequences to the terminal.
 func sanitize(s string) string {
 	return strings.Map(func(r rune) rune {
 		if unicode.IsPrint(r) {

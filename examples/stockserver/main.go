@@ -38,7 +38,7 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stderr, nil))
 }
 
-// config holds the parsed flags.
+// config contains the parsed flags.
 type config struct {
 	addr                  string
 	inventory             string
@@ -76,19 +76,19 @@ func parseFlags(args []string, output io.Writer) (config, error) {
 	}
 
 	fs.StringVar(&cfg.addr, "addr", "127.0.0.1:8080",
-		"TCP `address` (host:port) to listen on; port 0 picks a free port")
+		"TCP `address` (host:port) to listen on. Port 0 picks a free port")
 	fs.StringVar(&cfg.inventory, "inventory", "",
-		"stock CSV `file` with the header product_id,name,location,quantity (the format of the Sakila stock.csv); empty serves the demo catalogue")
+		"stock CSV `file` with the header product_id,name,location,quantity (the format of the Sakila stock.csv). Empty serves the demo catalogue")
 	fs.StringVar(&cfg.products, "products", "",
-		"optional products CSV `file` with the header product_id,name; with it, a listed product without stock is known and out of stock. Needs -inventory")
+		"optional products CSV `file` with the header product_id,name. With it, a listed product without stock is known and out of stock. Needs -inventory")
 	fs.DurationVar(&cfg.itemDelay, "item-delay", 0,
-		"simulated work per product ID, as a Go `duration` such as 2s or 150ms; 0 means no delay")
+		"simulated work time per product ID, as a Go `duration` such as 2s or 150ms. 0 means no delay")
 	fs.BoolVar(&cfg.allowPrivateCallbacks, "allow-private-callbacks", false,
 		"deliver callbacks to loopback and private addresses, which a callback client on the same machine or network needs")
 	fs.IntVar(&cfg.workers, "workers", 16,
-		"`number` of jobs that run at once; further jobs wait in the queue")
+		"maximum `number` of jobs that run at once. Further jobs wait in the queue")
 	fs.DurationVar(&cfg.retention, "retention", 24*time.Hour,
-		"how long a finished job's result stays readable, as a Go `duration`")
+		"time that a finished job's result stays readable, as a Go `duration`")
 	fs.DurationVar(&cfg.shutdownTimeout, "shutdown-timeout", 10*time.Second,
 		"maximum `duration` of a graceful shutdown: open requests and running jobs get this long to finish")
 	fs.StringVar(&cfg.logFormat, "log-format", "text",

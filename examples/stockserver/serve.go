@@ -50,8 +50,8 @@ func serve(ctx context.Context, cfg config, listener net.Listener, srv *longhaul
 		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelWarn),
 	}
 	// A long-poll waits up to 30 seconds, longer than a graceful shutdown
-	// should take: at shutdown, Drain makes it answer with the job's current
-	// status at once, and the client polls again later.
+	// should take. At shutdown, Drain makes it respond at once with the job's
+	// current status, and the client polls again later.
 	httpServer.RegisterOnShutdown(srv.Drain)
 
 	serveErr := make(chan error, 1)

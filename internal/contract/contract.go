@@ -27,26 +27,30 @@ type Client = transport.Client[lookup.Request, lookup.Result]
 // Engine is the engine type the suite serves.
 type Engine = transport.Engine[lookup.Request, lookup.Result]
 
-// CutOutcome is what a strategy promises when its connection is cut mid-job.
+// CutOutcome is the outcome that a strategy guarantees when its connection is
+// cut mid-job.
 type CutOutcome int
 
 const (
-	// ResultArrives: the client recovers and the call returns the result.
+	// ResultArrives means the client recovers and the call returns the result.
 	ResultArrives CutOutcome = iota
-	// RetryableError: the call fails with an error matching transport.ErrUnavailable.
+	// RetryableError means the call fails with an error matching
+	// transport.ErrUnavailable.
 	RetryableError
 )
 
 // Suite describes one strategy under test.
 type Suite struct {
-	// Strategy names the strategy in test names.
+	// Strategy is the strategy under test. Run does not read it, so a caller
+	// that runs several suites names their subtests itself.
 	Strategy transport.Strategy
 	// NewServer returns a handler serving engine at the routes of the protocol
 	// with the base path "". It registers its own shutdown with t.Cleanup.
 	NewServer func(t *testing.T, engine Engine) http.Handler
 	// NewClient returns a client of the server at baseURL. The suite closes it.
 	NewClient func(t *testing.T, baseURL string) Client
-	// OnCut is what the strategy promises when the connection is cut mid-job.
+	// OnCut is the outcome that the strategy guarantees when the connection is
+	// cut mid-job.
 	OnCut CutOutcome
 }
 
@@ -65,7 +69,8 @@ func Run(t *testing.T, s Suite) {
 	t.Run("ServerDown", func(t *testing.T) { testServerDown(t, s) })
 }
 
-// failingEngine wraps the lookup engine and fails every job that asks for FailID.
+// failingEngine wraps the lookup engine and fails every job whose request
+// contains FailID.
 type failingEngine struct {
 	inner *lookup.Engine
 	runs  atomic.Int64
@@ -216,7 +221,7 @@ func testCancellation(t *testing.T, s Suite) {
 	select {
 	case <-accepted:
 	case <-time.After(300 * time.Millisecond):
-		// Simple calls have no job ID; by now the request is on the server.
+		// Simple calls have no job ID, but by now the request is on the server.
 	}
 	cancel()
 	canceledAt := time.Now()

@@ -33,7 +33,7 @@ func validateAddress(field, addr string, allowZeroPort bool) error {
 	}
 	ip, err := netip.ParseAddr(host)
 	if err != nil || !ip.IsLoopback() {
-		return fmt.Errorf("faultnet: invalid %s %q: %w; use 127.0.0.1, ::1 or localhost", field, addr, ErrNotLoopback)
+		return fmt.Errorf("faultnet: invalid %s %q: %w: use 127.0.0.1, ::1 or localhost", field, addr, ErrNotLoopback)
 	}
 	return nil
 }

@@ -205,8 +205,8 @@ func TestProxyCountsBytesPerDirection(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, reply, 100)
 
-	// Each writer counts bytes after its write returns, which can be after
-	// the client has read them.
+	// Each writer counts bytes before it writes them, so both counts should be
+	// complete once the echo has arrived. Eventually tolerates a delay anyway.
 	require.Eventually(t, func() bool {
 		stats := proxy.Stats()
 		return stats.BytesUp+stats.BytesDown == 200

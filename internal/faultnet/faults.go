@@ -164,7 +164,7 @@ func (p *Proxy) listenAgain() (net.Listener, error) {
 			return ln, nil
 		}
 		if time.Now().After(deadline) {
-			return nil, fmt.Errorf("faultnet: failed to listen again on %s after %d attempts, still refusing connections; another socket may hold the port: %w", p.addr, attempt, err)
+			return nil, fmt.Errorf("faultnet: failed to listen again on %s after %d attempts, so the proxy still refuses connections (another socket may hold the port): %w", p.addr, attempt, err)
 		}
 
 		p.logger.Debug("listen again failed, retrying", "addr", p.addr, "attempt", attempt, "error", err)

@@ -15,9 +15,9 @@ const (
 	// delays and a cut or the black hole checks.
 	chunkSize = 16 << 10
 
-	// windowChunks is how many chunks one direction holds at once. With
-	// chunkSize it bounds the bytes in flight per direction to 64 KiB, like a
-	// TCP window, which also caps bulk throughput at about 64 KiB per delay.
+	// windowChunks is the maximum number of chunks in one direction at once.
+	// With chunkSize it bounds the bytes in flight per direction to 64 KiB, like
+	// a TCP window, which also caps bulk throughput at about 64 KiB per delay.
 	windowChunks = 4
 )
 

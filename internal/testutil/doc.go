@@ -1,2 +1,2 @@
-// Package testutil holds helpers shared by longhaul's tests.
+// Package testutil provides helpers shared by longhaul's tests.
 package testutil

@@ -16,13 +16,14 @@ const SakilaDirEnv = "LONGHAUL_SAKILA_DIR"
 // products.csv).
 //
 // It uses $LONGHAUL_SAKILA_DIR when set, and fails the test when that directory
-// lacks the files. Otherwise it walks up from the current directory and
-// returns the first shared/data/sakila it finds beside a directory on the way,
-// which covers a repository checked out next to a folder named shared.
+// lacks the files. Otherwise it walks up from the current directory and returns
+// DIR/shared/data/sakila for the first DIR on the way where that directory has
+// the files. This finds the data when the repository is checked out next to a
+// directory named shared.
 //
-// When the data is not found it skips the test, unless the environment
-// variable CI is non-empty: then it fails the test, because the Sakila tests
-// are required in CI.
+// When the data is not found, it skips the test. If the environment variable CI
+// is non-empty, it fails the test instead, because the Sakila tests are
+// required in CI.
 func SakilaDir(t testing.TB) string {
 	t.Helper()
 

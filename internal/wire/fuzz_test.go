@@ -155,7 +155,7 @@ func FuzzParseETag(f *testing.F) {
 }
 
 // FuzzValidateIdempotencyKey checks that exactly the keys of at most
-// MaxIdempotencyKeyLength printable ASCII bytes are accepted.
+// MaxIdempotencyKeyLength visible ASCII bytes (0x21 to 0x7e) are accepted.
 func FuzzValidateIdempotencyKey(f *testing.F) {
 	for _, seed := range []string{"", "k1", "0b4f8f5c-1c7e-4b43-9d1d-5f0e2a3c4b5d", "a b", "clé", "a\x00", "\x7f",
 		strings.Repeat("k", wire.MaxIdempotencyKeyLength), strings.Repeat("k", wire.MaxIdempotencyKeyLength+1)} {

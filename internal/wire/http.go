@@ -22,7 +22,8 @@ const (
 	// HeaderTimeout carries the caller's remaining time in milliseconds, so the
 	// server stops working for a caller that has given up.
 	HeaderTimeout = "Longhaul-Timeout"
-	// HeaderCallbackURL names where the server delivers a callback job's result.
+	// HeaderCallbackURL carries the URL to which the server delivers a callback
+	// job's result.
 	HeaderCallbackURL = "Longhaul-Callback-Url"
 	// HeaderCallbackSecret is the Standard Webhooks secret ("whsec_" and base64)
 	// that the server signs the delivery with.
@@ -34,15 +35,17 @@ const (
 
 // Limits of the protocol.
 const (
-	// DefaultMaxBodyBytes is the default limit of a request body: 1 MiB.
+	// DefaultMaxBodyBytes is the default maximum size of a request body, 1 MiB.
 	DefaultMaxBodyBytes = 1 << 20
-	// MaxIdempotencyKeyLength is the longest accepted Idempotency-Key, in bytes.
+	// MaxIdempotencyKeyLength is the maximum length of an Idempotency-Key, in bytes.
 	MaxIdempotencyKeyLength = 255
-	// MaxProblemBytes is how much of an error body a client reads.
+	// MaxProblemBytes is the maximum number of bytes of an error body that a
+	// client reads.
 	MaxProblemBytes = 64 << 10
-	// DefaultMaxWait is the default limit of a long-poll wait.
+	// DefaultMaxWait is the default maximum of a long-poll wait.
 	DefaultMaxWait = 30 * time.Second
-	// DefaultRetryAfter is the Retry-After of 202 and 503 answers, in seconds.
+	// DefaultRetryAfter is the Retry-After value, in seconds, of 202 responses
+	// and of 429 and 503 problem responses.
 	DefaultRetryAfter = 1
 )
 
@@ -60,7 +63,8 @@ type Status struct {
 	Problem    *transport.Problem `json:"problem,omitempty"`
 	Callback   *CallbackStatus    `json:"callback,omitempty"`
 	// CancelRequested is true once a cancel was requested for a job that is
-	// still running: it ends as canceled when its engine returns.
+	// still running. The job ends when its engine returns, as canceled unless
+	// the engine returns a result anyway.
 	CancelRequested bool `json:"cancel_requested,omitempty"`
 }
 
@@ -103,7 +107,8 @@ func StatusOf(job *jobs.Job) Status {
 // ETag returns the entity tag of a job version.
 func ETag(version uint64) string { return `"` + strconv.FormatUint(version, 10) + `"` }
 
-// ParseETag returns the version in an ETag or If-None-Match value, or 0.
+// ParseETag returns the version in an ETag or If-None-Match value, or 0 when
+// the value contains no version.
 func ParseETag(s string) uint64 {
 	s = strings.TrimPrefix(strings.TrimSpace(s), "W/")
 	v, err := strconv.ParseUint(strings.Trim(s, `"`), 10, 64)
@@ -171,7 +176,9 @@ func ProblemOf(err error) *transport.Problem {
 }
 
 // ReadBody reads a JSON request body of at most maxBytes (DefaultMaxBodyBytes
-// when 0). It returns a problem for another media type or a body over the limit.
+// when 0). A missing Content-Type is accepted, as are application/json and any
+// +json media type. It returns a problem for another media type, for a body over
+// the limit and for a body that cannot be read.
 func ReadBody(w http.ResponseWriter, r *http.Request, maxBytes int64) ([]byte, *transport.Problem) {
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBodyBytes
@@ -209,8 +216,9 @@ func DecodeRequest(w http.ResponseWriter, r *http.Request, runner jobs.Runner, m
 	return canonical, nil
 }
 
-// IdempotencyKey returns the request's Idempotency-Key, or a problem when it is
-// too long or has characters other than printable ASCII.
+// IdempotencyKey returns the request's Idempotency-Key, or "" when it has none.
+// It returns a problem when the request has more than one, or when the key is
+// too long or has characters other than visible ASCII.
 func IdempotencyKey(r *http.Request) (string, *transport.Problem) {
 	keys := r.Header.Values(HeaderIdempotencyKey)
 	if len(keys) > 1 {
@@ -223,7 +231,9 @@ func IdempotencyKey(r *http.Request) (string, *transport.Problem) {
 	return key, nil
 }
 
-// ValidateIdempotencyKey checks a key as IdempotencyKey does; "" is valid.
+// ValidateIdempotencyKey returns a problem when key is longer than
+// MaxIdempotencyKeyLength or has a byte other than visible ASCII (0x21 to 0x7e).
+// The empty key is valid.
 func ValidateIdempotencyKey(key string) *transport.Problem {
 	if len(key) > MaxIdempotencyKeyLength {
 		return transport.InvalidRequest("Idempotency-Key is %d bytes, over the limit of %d: use a shorter key such as a UUID",
@@ -268,7 +278,7 @@ func FormatTimeout(left time.Duration) string {
 
 // Wait returns how long a GET on a job may wait for a change: the wait=N
 // (seconds) of a Prefer header or of the query, capped at maxWait
-// (DefaultMaxWait when 0). It returns 0 when the request asks for no wait.
+// (DefaultMaxWait when 0). It returns 0 when the request sets no wait.
 func Wait(r *http.Request, maxWait time.Duration) (time.Duration, *transport.Problem) {
 	if maxWait <= 0 {
 		maxWait = DefaultMaxWait
@@ -316,7 +326,8 @@ func preferWait(values []string) string {
 }
 
 // ReadProblem reads the problem of an error response, at most MaxProblemBytes.
-// A body that is not a problem gives one made from the status line.
+// For a body that is not a problem, it returns a problem made from the status
+// and the first 200 bytes of the body.
 func ReadProblem(resp *http.Response) *transport.Problem {
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, MaxProblemBytes))
 	p, err := DecodeProblem(body)
@@ -342,7 +353,7 @@ func ReadProblem(resp *http.Response) *transport.Problem {
 		case http.StatusUnsupportedMediaType:
 			code = transport.CodeUnsupportedMedia
 		}
-		return transport.NewProblem(resp.StatusCode, code, "server answered %s without problem details: %q", resp.Status, text)
+		return transport.NewProblem(resp.StatusCode, code, "server responded %s without problem details: %q", resp.Status, text)
 	}
 	if p.Status == 0 {
 		p.Status = resp.StatusCode
@@ -417,7 +428,9 @@ func RetryAfter(h http.Header, now time.Time) time.Duration {
 	return 0
 }
 
-// Owner runs authorize on r; a nil authorize gives the empty owner.
+// Owner returns the owner that authorize returns for r, or the empty owner when
+// authorize is nil. An error from authorize becomes a 401 problem unless it
+// wraps a *transport.Problem, which is returned instead.
 func Owner(r *http.Request, authorize transport.AuthorizeFunc) (string, *transport.Problem) {
 	if authorize == nil {
 		return "", nil

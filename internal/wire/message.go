@@ -10,9 +10,10 @@ import (
 	"github.com/longhaul-go/longhaul/transport"
 )
 
-// WebSocket message types. A client sends submit, resume and cancel; the server
-// sends accepted, progress, result and error. Every message but a connection-level
-// error carries the call ID of the submit or resume it answers.
+// WebSocket message types. A client sends submit, resume and cancel, and the
+// server sends accepted, progress, result and error. Every server message except
+// a connection-level error carries the call ID of the submit or resume that it
+// responds to.
 const (
 	MsgSubmit   = "submit"   // client: run Request; optional IdempotencyKey and TimeoutMs
 	MsgResume   = "resume"   // client: attach this call ID to the existing job JobID
@@ -23,7 +24,7 @@ const (
 	MsgError    = "error"    // server: the call failed or was rejected, with Problem
 )
 
-// MaxCallIDLength is the longest accepted call ID, in bytes.
+// MaxCallIDLength is the maximum length of a call ID, in bytes.
 const MaxCallIDLength = 128
 
 // Message is one WebSocket text frame.
@@ -41,7 +42,7 @@ type Message struct {
 
 // DecodeClientMessage parses a message that a client sent and checks its form:
 // one JSON object with no unknown fields, a known client type, a call ID of
-// printable ASCII within MaxCallIDLength, a request on submit, a job ID on
+// visible ASCII within MaxCallIDLength, a request on submit, a job ID on
 // resume. The problem it returns names the field.
 func DecodeClientMessage(data []byte) (Message, *transport.Problem) {
 	var m Message
@@ -84,7 +85,7 @@ func validateCallID(id string) *transport.Problem {
 		return transport.InvalidRequest("message has no call_id: give every submit, resume and cancel a call ID unique on its socket")
 	}
 	if len(id) > MaxCallIDLength {
-		return transport.InvalidRequest("call_id is %d bytes, over the limit of %d", len(id), MaxCallIDLength)
+		return transport.InvalidRequest("call_id is %d bytes, over the limit of %d: use a shorter call ID", len(id), MaxCallIDLength)
 	}
 	for i := 0; i < len(id); i++ {
 		if id[i] < 0x21 || id[i] > 0x7e {

@@ -179,7 +179,7 @@ func TestStatusOf(t *testing.T) {
 			State:       jobs.DeliveryPending,
 			Attempts:    3,
 			NextAttempt: testNow.Add(time.Minute),
-			LastError:   "receiver answered 503",
+			LastError:   "receiver responded 503 Service Unavailable",
 		},
 	}
 
@@ -196,7 +196,7 @@ func TestStatusOf(t *testing.T) {
 	require.NotNil(t, s.ExpiresAt, "expires_at")
 	assert.True(t, s.ExpiresAt.Equal(job.ExpiresAt), "expires_at")
 	wantCallback := &wire.CallbackStatus{URL: "https://client.example/callbacks", State: jobs.DeliveryPending,
-		Attempts: 3, LastError: "receiver answered 503"}
+		Attempts: 3, LastError: "receiver responded 503 Service Unavailable"}
 	assert.Equal(t, wantCallback, s.Callback, "callback")
 
 	job.FinishedAt = testNow.Add(time.Hour)

@@ -9,11 +9,11 @@ import (
 	"github.com/longhaul-go/longhaul/transport"
 )
 
-// State is where a job is in its lifecycle.
+// State is a job's stage in its lifecycle.
 type State string
 
-// Job states. A job moves from queued to running to one of the three final states;
-// a running job whose server shuts down or crashes goes back to queued.
+// Job states. A job moves from queued to running to one of the three final
+// states. A running job whose server shuts down or crashes goes back to queued.
 const (
 	StateQueued    State = "queued"
 	StateRunning   State = "running"
@@ -27,12 +27,12 @@ func (s State) Finished() bool {
 	return s == StateSucceeded || s == StateFailed || s == StateCanceled
 }
 
-// Job is one unit of work and everything the server knows about it. Stores keep
-// jobs as values: a *Job returned by a Store or the Runtime is a copy that the
-// caller may read and change freely.
+// Job is one unit of work and all the state that the server stores for it.
+// Stores keep jobs as values: a *Job returned by a Store or the Runtime is a copy
+// that the caller may read and change freely.
 type Job struct {
 	ID       string             `json:"id"`
-	Owner    string             `json:"owner,omitempty"` // set by the authorization hook; other owners get not-found
+	Owner    string             `json:"owner,omitempty"` // the owner from the authorization hook; other owners get not-found
 	State    State              `json:"state"`
 	Version  uint64             `json:"version"` // rises by one on every stored change
 	Request  json.RawMessage    `json:"request"`
@@ -79,14 +79,14 @@ func (j *Job) Clone() *Job {
 	return &c
 }
 
-// DeliveryState is where a callback delivery is.
+// DeliveryState is the stage of a callback delivery.
 type DeliveryState string
 
 // Delivery states.
 const (
 	DeliveryPending   DeliveryState = "pending"   // waiting for the job to finish or for the next attempt
-	DeliveryDelivered DeliveryState = "delivered" // the receiver answered 2xx
-	DeliveryDead      DeliveryState = "dead"      // every attempt failed; the result stays readable by ID
+	DeliveryDelivered DeliveryState = "delivered" // the receiver responded with 2xx
+	DeliveryDead      DeliveryState = "dead"      // every attempt failed, and the result stays readable by ID
 )
 
 // Callback is the delivery of a job's result to a URL the client gave.
@@ -103,7 +103,8 @@ type Callback struct {
 // NewID returns a new unguessable job ID: 128 random bits as 32 lowercase hex digits.
 func NewID() string {
 	var b [16]byte
-	// crypto/rand.Read never returns an error; it panics if the system's source fails.
+	// crypto/rand.Read never returns an error, because it panics if the system's
+	// source fails.
 	_, _ = rand.Read(b[:])
 	return hex.EncodeToString(b[:])
 }

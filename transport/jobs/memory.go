@@ -13,7 +13,7 @@ type MemoryStore struct {
 	mu    sync.Mutex
 	jobs  map[string]*Job
 	keys  map[string]string // owner + "\x00" + idempotency key -> job ID
-	queue []string          // queued job IDs in submit order; may hold IDs that are no longer queued
+	queue []string          // queued job IDs in submit order, possibly with IDs that are no longer queued
 
 	// Indexes kept so that no hot path scans every retained job.
 	queued  int                 // how many jobs are queued
@@ -197,7 +197,7 @@ func (s *MemoryStore) Counts(context.Context) (queued, running int, err error) {
 }
 
 // index moves a job's entries in the indexes from its old version to its new
-// one; a nil old means a new job, a nil next a deleted one.
+// one. A nil old means a new job, and a nil next means a deleted one.
 func (s *MemoryStore) index(old, next *Job) {
 	if old != nil {
 		if old.State == StateQueued {
@@ -220,5 +220,5 @@ func (s *MemoryStore) index(old, next *Job) {
 	}
 }
 
-// Close implements Store. A closed MemoryStore keeps working; Close exists for the interface.
+// Close implements Store. It does nothing, and a closed MemoryStore keeps working.
 func (s *MemoryStore) Close() error { return nil }

@@ -18,7 +18,8 @@ import (
 var (
 	// ErrIdempotencyConflict means the idempotency key was used before with another request body.
 	ErrIdempotencyConflict = errors.New("jobs: idempotency key reused with another request")
-	// ErrQueueFull means the queue holds Config.QueueDepth jobs; retry later.
+	// ErrQueueFull means the store already has Config.QueueDepth queued jobs.
+	// Retry later.
 	ErrQueueFull = errors.New("jobs: queue is full")
 	// ErrClosed means the runtime is shutting down and takes no new jobs.
 	ErrClosed = errors.New("jobs: runtime is shut down")
@@ -28,19 +29,21 @@ var (
 type Config struct {
 	// Store keeps the jobs. Defaults to a new MemoryStore.
 	Store Store
-	// Workers is how many jobs run at once in this process. Defaults to 16.
+	// Workers is the maximum number of jobs that run at once in this process.
+	// Defaults to 16.
 	Workers int
-	// QueueDepth is how many queued jobs Submit accepts before it returns
-	// ErrQueueFull. Defaults to 1024.
+	// QueueDepth is the maximum number of queued jobs in the store. Submit
+	// returns ErrQueueFull when that many are queued. Defaults to 1024.
 	QueueDepth int
-	// Retention is how long a finished job stays readable. Defaults to 24 hours.
+	// Retention is the time that a finished job stays readable. Defaults to 24
+	// hours.
 	Retention time.Duration
-	// Lease is how long a running job stays claimed by this process without a
-	// renewal; after it, another process sharing the store takes the job over.
+	// Lease is the time that a running job stays claimed by this process without
+	// a renewal. After it, another process sharing the store takes the job over.
 	// The runtime renews leases every Lease/3. Defaults to 30 seconds.
 	Lease time.Duration
-	// PollInterval is how often idle workers and waiters read the store for
-	// changes made by other processes. Defaults to 1 second.
+	// PollInterval is the interval at which idle workers and waiters read the
+	// store for changes made by other processes. Defaults to 1 second.
 	PollInterval time.Duration
 	// ProgressInterval is the minimum time between two stored progress reports
 	// of one job. A report with Done equal to Total, and the last report of a
@@ -49,8 +52,8 @@ type Config struct {
 	// FinalWriteTimeout bounds each write that records a job's end, which runs
 	// on its own context so that a shutdown cannot cancel it. Defaults to 5 seconds.
 	FinalWriteTimeout time.Duration
-	// Logger receives a line when a job starts, ends, is re-queued or fails to
-	// be stored, with its job_id. Nil means silent.
+	// Logger logs each job's queueing, start, end and re-queueing, and every
+	// failed store operation, with the job_id. Nil means silent.
 	Logger *slog.Logger
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
@@ -160,7 +163,7 @@ func (r *Runtime) Runner() Runner { return r.runner }
 // Store returns the runtime's store.
 func (r *Runtime) Store() Store { return r.store }
 
-// Logger returns the runtime's logger; it is never nil.
+// Logger returns the runtime's logger, which is never nil.
 func (r *Runtime) Logger() *slog.Logger { return r.cfg.Logger }
 
 // Now returns the runtime's clock reading.
@@ -179,8 +182,10 @@ func (r *Runtime) OnFinish(f func(*Job)) {
 }
 
 // Submit creates a queued job, or returns the existing job when the owner used
-// the same idempotency key before with the same request; created tells which.
-// It returns ErrIdempotencyConflict, ErrQueueFull or ErrClosed as their names say.
+// the same idempotency key before with the same request. created reports which.
+// When the key was used with another request, Submit returns the existing job
+// and ErrIdempotencyConflict. It returns ErrQueueFull when the queue is full and
+// ErrClosed once Shutdown has begun.
 func (r *Runtime) Submit(ctx context.Context, s Submission) (job *Job, created bool, err error) {
 	if r.isClosed() {
 		return nil, false, ErrClosed
@@ -283,9 +288,10 @@ func (r *Runtime) Wait(ctx context.Context, owner, id string, version uint64) (*
 	}
 }
 
-// Cancel cancels the job: a queued job ends at once as canceled, a running one
-// when its engine returns. Cancelling a finished job changes nothing. Cancel
-// returns the job as stored after the request.
+// Cancel cancels the job. A queued job ends at once as canceled. A running job
+// ends when its engine returns, as canceled unless the engine returns a result
+// anyway. Cancelling a finished job changes nothing. Cancel returns the job as
+// stored after the request.
 func (r *Runtime) Cancel(ctx context.Context, owner, id string) (*Job, error) {
 	if _, err := r.Get(ctx, owner, id); err != nil {
 		return nil, err
@@ -330,10 +336,10 @@ var errUnchanged = errors.New("jobs: unchanged")
 // Shutdown stops taking jobs from the queue, lets running jobs finish until ctx
 // ends, then cancels the rest and puts them back in the queue of the store, so
 // that a later runtime on the same store runs them again. A job whose cancel
-// was requested ends canceled instead. Shutdown returns ctx.Err() when it had
-// to cancel jobs, and nil when every job finished within the grace. It waits
-// for every worker to return, so an engine that ignores its ctx keeps Shutdown
-// waiting. The store is not closed.
+// was requested ends canceled instead. Shutdown returns ctx.Err() when ctx ended
+// before every worker returned, and nil otherwise. It waits for every worker to
+// return, so an engine that ignores its ctx keeps Shutdown waiting. The store is
+// not closed.
 func (r *Runtime) Shutdown(ctx context.Context) error {
 	r.shutdown.Do(func() {
 		r.mu.Lock()

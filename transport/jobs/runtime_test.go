@@ -65,7 +65,7 @@ func newRuntime(t *testing.T, e engine, cfg jobs.Config) *jobs.Runtime {
 		cfg.PollInterval = 10 * time.Millisecond
 	}
 	if cfg.Lease == 0 {
-		cfg.Lease = time.Minute // no renewals during a test unless it asks for them
+		cfg.Lease = time.Minute // no renewals during a test unless it sets Lease
 	}
 	rt := jobs.New(jobs.EngineRunner(e), cfg)
 	shutdownAtEnd(t, rt)
@@ -775,7 +775,7 @@ func TestRuntimeRetention(t *testing.T) {
 	assert.Equal(t, clk.Now(), done.FinishedAt)
 	assert.Equal(t, clk.Now().Add(100*time.Millisecond), done.ExpiresAt)
 
-	time.Sleep(50 * time.Millisecond) // several expiry checks while the clock stands still
+	time.Sleep(50 * time.Millisecond) // several expiry checks while the clock does not move
 	_, err := rt.Get(t.Context(), "", job.ID)
 	require.NoError(t, err, "job deleted before its retention ended on the runtime's clock")
 

@@ -10,9 +10,10 @@ import (
 // has expired, or belongs to another owner.
 var ErrNotFound = errors.New("jobs: job not found")
 
-// Store keeps jobs. The Runtime is its only writer in a process; several
-// processes may share a store that supports it (each method must then be atomic
-// across processes). Every method must be safe for concurrent use.
+// Store is the storage of a Runtime's jobs. The Runtime is its only writer in a
+// process. Several processes may share a store that supports it, and then each
+// method must be atomic across processes. Every method must be safe for
+// concurrent use.
 //
 // Stores return copies and keep none of the caller's jobs: changing a returned
 // *Job, the job given to Create or the job that Update's fn received changes

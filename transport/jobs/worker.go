@@ -210,9 +210,9 @@ func (r *Runtime) logWrite(id, success string, err error) {
 	}
 }
 
-// renewLease extends the job's lease every Lease/3 until done is closed, and
-// cancels the run when the store says another process asked for a cancel or
-// took the job over.
+// renewLease extends the job's lease every Lease/3 until done is closed. It
+// cancels the run when the stored job shows that a cancel was requested or that
+// another worker took the job over.
 func (r *Runtime) renewLease(id string, cancel context.CancelCauseFunc, done <-chan struct{}, stopped chan<- struct{}) {
 	defer close(stopped)
 	ticker := time.NewTicker(max(r.cfg.Lease/3, time.Millisecond))

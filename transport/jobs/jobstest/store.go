@@ -653,7 +653,7 @@ func testClaimConcurrent(t *testing.T, s jobs.Store) {
 }
 
 // dueFixture creates jobs around now in every combination that DueDeliveries
-// must tell apart, and returns the IDs of the due ones, earliest first.
+// must distinguish, and returns the IDs of the due ones, earliest first.
 func dueFixture(t *testing.T, s jobs.Store, now time.Time) []string {
 	t.Helper()
 
