@@ -265,7 +265,7 @@ func testConnectionCut(t *testing.T, s Suite) {
 
 func testServerDown(t *testing.T, s Suite) {
 	e := start(t, s, lookup.DefaultDemo(), 0)
-	e.proxy.SetRefuse(true)
+	require.NoError(t, e.proxy.SetRefuse(true))
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 
