@@ -17,6 +17,7 @@ import (
 const (
 	defaultClientPingInterval    = 15 * time.Second
 	defaultClientMaxMessageBytes = 16 << 20
+	defaultDialTimeout           = 30 * time.Second
 )
 
 // Config configures a Client. The zero value is usable.
@@ -26,16 +27,30 @@ type Config struct {
 	// the socket. Defaults to nil: http.DefaultClient.
 	HTTPClient *http.Client
 
+	// DialTimeout bounds each dial: the connection, the TLS handshake and the
+	// upgrade, on the first dial and on every reconnect. A dial that runs past
+	// it fails with transport.ErrAttemptTimeout and is retried, so a server or
+	// middlebox that accepts the connection and never responds to the upgrade
+	// request cannot hold up the client. Zero or negative means 30 s when
+	// neither Pipeline.AttemptTimeout nor HTTPClient.Timeout is set, and no
+	// bound of its own when one is, because that one bounds each dial then.
+	// Defaults to 30 s.
+	DialTimeout time.Duration
+
 	// Header is sent with every upgrade request, for example an Authorization
 	// header for the server's authorization hook. Defaults to nil.
 	Header http.Header
 
 	// Pipeline configures the retries, the circuit breaker and the per-attempt
 	// timeout of every dial and every submit. A dial that fails on every
-	// attempt ends the calls waiting for the socket with ErrUnavailable. A
-	// submit is retried when the server rejects it as overloaded. Defaults to
-	// the zero PipelineConfig: 5 attempts with backoff from 100 ms, a breaker
-	// per server and no per-attempt timeout.
+	// attempt ends the calls whose job the server has not accepted yet with
+	// ErrUnavailable. Calls whose job was accepted are not ended by failed
+	// dials: the client keeps dialing for them, one attempt at a time with
+	// backoff capped at Retry.MaxDelay, and outside the circuit breaker,
+	// until each call's context ends or Close. A submit is retried when the
+	// server rejects it as overloaded. Defaults to the zero PipelineConfig:
+	// 5 attempts with backoff from 100 ms up to 10 s, a breaker per server
+	// and no per-attempt timeout.
 	Pipeline transport.PipelineConfig
 
 	// Logger receives a line when the socket connects, disconnects or fails
@@ -61,6 +76,9 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() {
+	if c.DialTimeout <= 0 && c.Pipeline.AttemptTimeout <= 0 && (c.HTTPClient == nil || c.HTTPClient.Timeout <= 0) {
+		c.DialTimeout = defaultDialTimeout
+	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -140,15 +158,18 @@ func socketURL(baseURL string) (socket, target string, err error) {
 // once with the job ID and the OnProgress option whenever the server reports
 // progress, both from the calling goroutine.
 //
-// When the socket drops, the client reconnects through the pipeline and
-// resumes the call by its job ID. A call whose job ID had not arrived is
-// submitted again with the same idempotency key, so the server returns the
-// same job and the caller gets one result. When every reconnect attempt fails, Do returns an
-// *transport.UnavailableError whose message names the job ID if there is one.
-// When ctx ends, Do sends a best-effort cancel of the job and returns an error
-// that matches ctx.Err(). A job that failed or was canceled returns a
-// *transport.JobError with the job ID. See transport.Client for the other
-// errors.
+// When the socket drops, the client reconnects and resumes the call by its
+// job ID. A call whose job ID had not arrived is submitted again with the
+// same idempotency key, so the server returns the same job and the caller gets
+// one result. Such a call ends with an *transport.UnavailableError when every
+// dial that the pipeline allows fails. A call with a job ID waits through the
+// outage instead: the client keeps reconnecting until ctx ends or Close. The
+// server cancels the job when no client resumes it within its grace period,
+// and the resume then returns a *transport.JobError with code job-canceled.
+// When ctx ends, Do sends a best-effort cancel of the job if the socket is
+// open and returns an error that matches ctx.Err(). A job that failed or was
+// canceled returns a *transport.JobError with the job ID. See
+// transport.Client for the other errors.
 func (c *Client[Req, Res]) Do(ctx context.Context, req Req, opts ...transport.CallOption) (Res, error) {
 	var zero Res
 	body, err := json.Marshal(req)

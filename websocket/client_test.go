@@ -283,37 +283,6 @@ func TestClientResubmitsWhenAcceptedIsLost(t *testing.T) {
 	assert.Equal(t, jobs.StateSucceeded, job.State)
 }
 
-func TestClientReconnectFailureNamesJob(t *testing.T) {
-	t.Parallel()
-	engine := &testEngine{Gate: make(chan struct{})}
-	e := startServer(t, engine, websocket.HandlerConfig{ResumeGrace: 100 * time.Millisecond})
-	proxy := newProxy(t, e)
-	client := newClient[testRequest, testResult](t, proxy.URL(), websocket.Config{Pipeline: fastRetry})
-
-	accepted := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		_, err := client.Do(testContext(t, 10*time.Second), testRequest{Text: "lost"},
-			transport.WithOnAccepted(func(id string) { accepted <- id }))
-		done <- err
-	}()
-	jobID := receive(t, accepted, "job ID")
-	require.NoError(t, proxy.SetRefuse(true))
-	proxy.CutAll()
-
-	err := receive(t, done, "Do's error")
-	require.ErrorIs(t, err, transport.ErrUnavailable)
-	var unavailable *transport.UnavailableError
-	require.ErrorAs(t, err, &unavailable)
-	assert.Equal(t, "dial", unavailable.Op)
-	assert.Equal(t, 2, unavailable.Attempts)
-	assert.Contains(t, err.Error(), jobID, "error message names the job")
-
-	// No client resumes the job, so the server cancels it after its grace period.
-	job := waitFinished(t, e.rt, "", jobID)
-	assert.Equal(t, jobs.StateCanceled, job.State)
-}
-
 func TestClientServerDownIsUnavailable(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -344,8 +313,10 @@ func TestClientRetriesOverloadedUpgrade(t *testing.T) {
 	_, err := client.Do(testContext(t, 10*time.Second), testRequest{Text: "full"})
 	require.ErrorIs(t, err, transport.ErrUnavailable)
 	var jobErr *transport.JobError
-	require.ErrorAs(t, err, &jobErr, "the last attempt's error carries the server's problem")
-	assert.Equal(t, transport.CodeOverloaded, jobErr.Code())
+	assert.False(t, errors.As(err, &jobErr), "an overloaded server's error matches *transport.JobError: %v", err)
+	var problem *transport.Problem
+	require.ErrorAs(t, err, &problem, "the last attempt's error carries the server's problem")
+	assert.Equal(t, transport.CodeOverloaded, problem.Code)
 	assert.GreaterOrEqual(t, attempts.Load(), int64(2), "dial attempts")
 
 	// The server frees the slot shortly after the close handshake, so this
@@ -357,6 +328,29 @@ func TestClientRetriesOverloadedUpgrade(t *testing.T) {
 	got, err := patient.Do(testContext(t, 10*time.Second), testRequest{Text: "free"})
 	require.NoError(t, err, "a call after the slot is free")
 	assert.Equal(t, "FREE", got.Upper)
+}
+
+func TestClientOverloadedSubmitIsNotJobError(t *testing.T) {
+	t.Parallel()
+	engine := &testEngine{Gate: make(chan struct{}), Started: make(chan struct{}, 1)}
+	e := startServerWithJobs(t, engine, jobs.Config{Workers: 1, QueueDepth: 1}, websocket.HandlerConfig{})
+	t.Cleanup(func() { close(engine.Gate) })
+	client := newClient[testRequest, testResult](t, e.url, websocket.Config{Pipeline: fastRetry})
+
+	startCall(t, client, testContext(t, 10*time.Second), "running")
+	receive(t, engine.Started, "engine start")
+	startCall(t, client, testContext(t, 10*time.Second), "queued")
+
+	_, err := client.Do(testContext(t, 10*time.Second), testRequest{Text: "rejected"})
+	require.ErrorIs(t, err, transport.ErrUnavailable)
+	var unavailable *transport.UnavailableError
+	require.ErrorAs(t, err, &unavailable)
+	assert.Equal(t, "submit", unavailable.Op)
+	var jobErr *transport.JobError
+	assert.False(t, errors.As(err, &jobErr), "a submit rejected as overloaded matches *transport.JobError: %v", err)
+	var problem *transport.Problem
+	require.ErrorAs(t, err, &problem, "the last attempt's error carries the server's problem")
+	assert.Equal(t, transport.CodeOverloaded, problem.Code)
 }
 
 func TestClientOversizedRequestFailsAlone(t *testing.T) {

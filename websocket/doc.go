@@ -35,6 +35,14 @@
 // finished waits HandlerConfig.ResumeGrace (30 s by default) for a resume on
 // any socket of the same owner. If none arrives, the handler cancels the job.
 //
+// While the server is unreachable, the client keeps dialing for the calls
+// whose jobs the server accepted, until each call's context ends or Close.
+// It makes one attempt at a time, outside the circuit breaker, with jittered
+// backoff capped at the retry policy's MaxDelay (10 s by default). Each dial
+// is bounded by Config.DialTimeout (30 s by default), so an upgrade request
+// that gets no response counts as a failed attempt. A call whose job the
+// server has not accepted yet gets the pipeline's attempts only.
+//
 // The Handler runs jobs on a jobs.Runtime, so a job submitted over a socket is
 // also readable by ID through the polling handler on the same runtime.
 // Shutdown closes every socket with status 1001 (going away) and leaves the
@@ -54,12 +62,24 @@
 //   - The server learns that a client went away when its connection closes,
 //     or within two ping intervals when it vanished silently, and cancels the
 //     jobs that no client resumes within the grace period.
+//   - An outage of the socket costs an accepted call nothing while the
+//     caller's context lives and the server keeps the job: the client
+//     reconnects and resumes it, however many dials fail. The wait is
+//     bounded by the caller's context and by the server's grace period. A job
+//     that the server canceled after its grace period ends the call with a
+//     *transport.JobError with code job-canceled once the client reaches the
+//     server again, and a job that the server lost, such as after a restart
+//     with an in-memory store, is submitted again with the call's
+//     idempotency key. A response to the upgrade request that no retry can
+//     change, such as 401 or 404, ends the call at once.
 //   - Every call ends with its result or an error. Do returns
 //     *transport.UnavailableError (ErrUnavailable) when every dial the
-//     pipeline allows failed, with the job ID in its message when there is
-//     one. It returns *transport.JobError for a job that failed, was canceled
-//     or was rejected, transport.ErrClosed after Close, and the context's
-//     error when the caller gave up.
+//     pipeline allows failed before the server accepted the call's job, or
+//     when the server rejected every submit as overloaded. Such an error
+//     carries the server's *transport.Problem when there is one, but never
+//     matches *transport.JobError. Do returns *transport.JobError for a job
+//     that failed, was canceled or was rejected, transport.ErrClosed after
+//     Close, and the context's error when the caller gave up.
 //   - Limits end in clear errors. A connection over
 //     HandlerConfig.MaxConnections gets a 503 problem with Retry-After before
 //     the upgrade. An invalid message gets an error message, and the socket
@@ -102,6 +122,15 @@
 //     stays away longer finds its job canceled, and Do returns a
 //     *transport.JobError with code job-canceled. HandlerConfig.KeepJobsOnDisconnect
 //     keeps such jobs, whose results stay readable by ID through polling.
+//   - A call with an accepted job waits as long as its context allows for a
+//     server that stays unreachable. Give calls a deadline, or call Close, to
+//     bound that wait. A caller that gives up while the socket is down cannot
+//     send cancel, so the server cancels the job only after its grace period.
+//   - Reconnects for accepted jobs do not pass through the circuit breaker.
+//     An open breaker waits out its OpenTimeout (30 s by default), as long as
+//     the server's default grace period, so waiting for it would let the
+//     server cancel the jobs. The breaker still rejects new calls at once while
+//     it is open, even after the socket is back.
 //   - Grace timers live in the process whose socket closed. With several
 //     replicas on a shared store, a resume that reaches another replica does
 //     not stop the timer, and the job is canceled when the grace period ends.

@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -120,6 +122,56 @@ func TestHandlerDuplicateCallIDRejected(t *testing.T) {
 	assert.Equal(t, transport.CodeInvalidRequest, rejected.Problem.Code)
 	result := readUntil(t, conn, wire.MsgResult)
 	assert.Equal(t, accepted.JobID, result.JobID, "the first call still ends")
+}
+
+func TestHandlerCallIDFreeAtFinalMessage(t *testing.T) {
+	t.Parallel()
+	engine := &testEngine{Gate: make(chan struct{}), Started: make(chan struct{}, 1)}
+	e := startServerWithJobs(t, engine, jobs.Config{Workers: 1, QueueDepth: 1}, websocket.HandlerConfig{})
+	t.Cleanup(func() { close(engine.Gate) })
+	conn := dialRaw(t, e.wsURL)
+
+	writeMessage(t, conn, submitMessage("running", "one"))
+	require.Equal(t, wire.MsgAccepted, readMessage(t, conn).Type)
+	receive(t, engine.Started, "engine start")
+	writeMessage(t, conn, submitMessage("queued", "two"))
+	require.Equal(t, wire.MsgAccepted, readMessage(t, conn).Type)
+
+	// A client retries a submit rejected as overloaded with the same call ID
+	// as soon as the rejection arrives. Each retry must be judged on its own.
+	for i := range 1000 {
+		writeMessage(t, conn, submitMessage("retried", "three"))
+		m := readMessage(t, conn)
+		require.Equal(t, wire.MsgError, m.Type, "reply %d", i)
+		require.Equal(t, "retried", m.CallID, "reply %d", i)
+		require.NotNil(t, m.Problem, "reply %d", i)
+		require.Equal(t, transport.CodeOverloaded, m.Problem.Code, "reply %d: %s", i, m.Problem.Detail)
+	}
+}
+
+func TestHandlerHugeTimeoutRunsJob(t *testing.T) {
+	t.Parallel()
+	// The engine takes 5 ms per letter, so a deadline in the past fails the job.
+	e := startServer(t, itemEngine(5*time.Millisecond), websocket.HandlerConfig{})
+	conn := dialRaw(t, e.wsURL)
+
+	// 9300000000000 ms and more overflow time.Duration in nanoseconds.
+	for _, ms := range []int64{math.MaxInt64, 9_300_000_000_000} {
+		callID := "c" + strconv.FormatInt(ms, 10)
+		m := submitMessage(callID, "patient")
+		m.TimeoutMs = ms
+		writeMessage(t, conn, m)
+
+		accepted := readUntil(t, conn, wire.MsgAccepted)
+		final := readMessage(t, conn)
+		for final.Type == wire.MsgProgress {
+			final = readMessage(t, conn)
+		}
+		assert.Equal(t, wire.MsgResult, final.Type, "timeout_ms %d: final message %+v", ms, final)
+		job := waitFinished(t, e.rt, "", accepted.JobID)
+		assert.Equal(t, jobs.StateSucceeded, job.State, "timeout_ms %d", ms)
+		assert.True(t, job.Deadline.After(time.Now().AddDate(200, 0, 0)), "timeout_ms %d: deadline %v, want about 292 years away", ms, job.Deadline)
+	}
 }
 
 func TestHandlerTooManyInvalidMessagesCloseSocket(t *testing.T) {

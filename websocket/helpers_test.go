@@ -88,12 +88,21 @@ type env struct {
 // server, then shuts the runtime down.
 func startServer[Req, Res any](t *testing.T, engine transport.Engine[Req, Res], cfg websocket.HandlerConfig) *env {
 	t.Helper()
+	return startServerWithJobs(t, engine, jobs.Config{Workers: 8}, cfg)
+}
+
+// startServerWithJobs is startServer with a runtime configured by jobsCfg,
+// whose PollInterval and ProgressInterval default to short test values.
+func startServerWithJobs[Req, Res any](t *testing.T, engine transport.Engine[Req, Res], jobsCfg jobs.Config, cfg websocket.HandlerConfig) *env {
+	t.Helper()
+	if jobsCfg.PollInterval == 0 {
+		jobsCfg.PollInterval = 20 * time.Millisecond
+	}
+	if jobsCfg.ProgressInterval == 0 {
+		jobsCfg.ProgressInterval = time.Millisecond
+	}
 	e := &env{}
-	e.rt = jobs.New(jobs.EngineRunner(engine), jobs.Config{
-		Workers:          8,
-		PollInterval:     20 * time.Millisecond,
-		ProgressInterval: time.Millisecond,
-	})
+	e.rt = jobs.New(jobs.EngineRunner(engine), jobsCfg)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

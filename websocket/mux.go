@@ -47,12 +47,14 @@ type mux struct {
 	nextCall   atomic.Uint64
 	nextSocket atomic.Uint64
 
-	mu      sync.Mutex
-	calls   map[string]*call // registered calls that have not finished
-	sock    *socket          // the open socket, nil while there is none
-	closed  bool
-	wg      sync.WaitGroup // the supervisor
-	cancels sync.WaitGroup // best-effort cancels sent in the background
+	mu         sync.Mutex
+	calls      map[string]*call   // registered calls that have not finished
+	sock       *socket            // the open socket, nil while there is none
+	cancelDial context.CancelFunc // ends the dial in progress, nil when none runs
+	dialErr    error              // the error of the latest dial, nil once one succeeds
+	closed     bool
+	wg         sync.WaitGroup // the supervisor
+	cancels    sync.WaitGroup // best-effort cancels sent in the background
 }
 
 // call is one Do in progress.
@@ -158,7 +160,10 @@ func (m *mux) submit(ctx context.Context, c *call) error {
 		case finished:
 			return err
 		case rejection != nil:
-			return transport.MarkRetryable(&transport.JobError{Problem: *rejection}, 0)
+			// The problem is not wrapped in a *transport.JobError: the job was
+			// not rejected, the server asked for a later retry. Once the retries
+			// are spent, the error matches ErrUnavailable and not *JobError.
+			return transport.MarkRetryable(fmt.Errorf("websocket: server rejected the submit: %w", rejection), 0)
 		}
 
 		select {
@@ -188,8 +193,14 @@ func (m *mux) await(ctx context.Context, c *call, o transport.CallOptions) (stri
 			return jobID, result, err
 		case <-c.signal:
 		case <-ctx.Done():
-			jobID := m.jobID(c)
+			m.mu.Lock()
+			jobID, dialErr := c.jobID, m.dialErr
+			m.mu.Unlock()
 			m.abandon(c)
+			if dialErr != nil {
+				return jobID, nil, fmt.Errorf("websocket: call for job %s abandoned while the client was reconnecting (last dial error: %v): %w",
+					jobID, dialErr, ctx.Err())
+			}
 			return jobID, nil, fmt.Errorf("websocket: call for job %s abandoned: %w", jobID, ctx.Err())
 		}
 	}
@@ -372,6 +383,12 @@ func (m *mux) finishLocked(c *call, result json.RawMessage, err error) {
 		delete(m.calls, c.id)
 	}
 	close(c.done)
+
+	// No call waits for a dial in progress anymore. Ending it frees the
+	// supervisor at once for the next call, instead of after the dial's timeout.
+	if len(m.calls) == 0 && m.cancelDial != nil {
+		m.cancelDial()
+	}
 }
 
 // dispatch applies one server message to its call.
@@ -445,31 +462,101 @@ func (m *mux) failLocked(c *call, msg wire.Message) (resend bool) {
 // drops, until the mux closes. A socket that drops before a valid message
 // arrived counts as a failure, and the next dial waits for a backoff, so a
 // server that accepts and at once closes is not dialed in a busy loop.
+//
+// A dial for calls whose jobs the server has not accepted yet goes through the
+// pipeline, and those calls end when it fails. Calls with an accepted job
+// survive failed dials: while only they wait, the supervisor dials once per
+// round, outside the circuit breaker, with backoff capped at the retry
+// policy's MaxDelay, until they end by their contexts or Close.
 func (m *mux) supervise(ctx context.Context) {
 	defer m.wg.Done()
 
 	retry := m.cfg.Pipeline.Retry
-	drops := 0
+	drops := 0    // sockets in a row that dropped before a valid message
+	failures := 0 // failed dials in a row
 	for m.waitForCalls(ctx) {
 		if drops > 0 && !sleep(ctx, retry.Backoff(drops-1, nil)) {
 			return
 		}
 
-		s, err := m.dial(ctx)
+		delay := retry.Backoff(failures, nil)
+		s, pipelined, err := m.connect(ctx, failures+1, delay)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			m.failWaiting(err)
+			if errors.Is(err, errNoCaller) {
+				continue
+			}
+			m.afterDialFailure(err, pipelined)
+			failures++
+			if !m.pause(ctx, delay) {
+				return
+			}
 			continue
 		}
 
+		failures = 0
 		if m.serve(ctx, s) {
 			drops = 0
 		} else {
 			drops++
 		}
 	}
+}
+
+// errNoCaller ends a dial that no call waits for anymore.
+var errNoCaller = errors.New("websocket: dial ended: no call waits for the socket")
+
+// connect opens a socket for the waiting calls. When a call without a job ID
+// waits, it dials through the pipeline, with retries, backoff and the circuit
+// breaker, and reports pipelined. Otherwise it makes one attempt outside the
+// pipeline, number attempt of the current outage. Accepted jobs wait on the
+// server only for its grace period, and an open breaker would use it up,
+// because its default open time of 30 s equals the server's default grace.
+// delay is the wait after a failed attempt, reported to the pipeline's
+// OnAttempt. The dial ends with errNoCaller once no call waits.
+func (m *mux) connect(ctx context.Context, attempt int, delay time.Duration) (s *socket, pipelined bool, err error) {
+	dialCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+
+	m.mu.Lock()
+	for _, c := range m.calls {
+		if c.jobID == "" {
+			pipelined = true
+			break
+		}
+	}
+	idle := len(m.calls) == 0
+	m.cancelDial = cancel
+	m.mu.Unlock()
+	defer func() {
+		m.mu.Lock()
+		m.cancelDial = nil
+		m.mu.Unlock()
+	}()
+	if idle {
+		return nil, false, errNoCaller
+	}
+
+	var conn *ws.Conn
+	if pipelined {
+		conn, err = m.dialPipeline(dialCtx)
+	} else {
+		conn, err = m.dialOnce(dialCtx, attempt, delay)
+	}
+	if err != nil {
+		if dialCtx.Err() != nil && ctx.Err() == nil {
+			return nil, pipelined, errNoCaller
+		}
+		return nil, pipelined, err
+	}
+
+	m.mu.Lock()
+	m.dialErr = nil
+	m.mu.Unlock()
+	conn.SetReadLimit(m.cfg.MaxMessageBytes)
+	return &socket{conn: conn, id: "s" + strconv.FormatUint(m.nextSocket.Add(1), 10)}, pipelined, nil
 }
 
 // waitForCalls waits until a call is registered, and reports false once the
@@ -494,17 +581,29 @@ func (m *mux) waitForCalls(ctx context.Context) bool {
 	}
 }
 
-// dial opens a socket through the pipeline, with retries, backoff and the
-// circuit breaker of the server.
-func (m *mux) dial(ctx context.Context) (*socket, error) {
+// pause waits for d after a failed dial, or less when a new call wakes the
+// supervisor, so that the call's own dial does not wait for an outage's
+// backoff. It reports false once ctx ends.
+func (m *mux) pause(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-m.wake:
+	case <-ctx.Done():
+		return false
+	}
+	return true
+}
+
+// dialPipeline opens a socket through the pipeline, with retries, backoff and
+// the circuit breaker of the server.
+func (m *mux) dialPipeline(ctx context.Context) (*ws.Conn, error) {
 	var conn *ws.Conn
 	err := m.pipeline.Do(ctx, "dial", m.target, func(ctx context.Context) error {
-		c, resp, err := ws.Dial(ctx, m.url, &ws.DialOptions{HTTPClient: m.cfg.HTTPClient, HTTPHeader: m.cfg.Header})
-		if err != nil {
-			return dialError(m.url, resp, err)
-		}
+		c, err := m.dialAttempt(ctx, m.cfg.DialTimeout)
 		conn = c
-		return nil
+		return err
 	})
 	if err != nil {
 		if ctx.Err() == nil {
@@ -512,31 +611,105 @@ func (m *mux) dial(ctx context.Context) (*socket, error) {
 		}
 		return nil, err
 	}
+	return conn, nil
+}
 
-	conn.SetReadLimit(m.cfg.MaxMessageBytes)
-	return &socket{conn: conn, id: "s" + strconv.FormatUint(m.nextSocket.Add(1), 10)}, nil
+// dialOnce makes one dial attempt outside the pipeline, bounded by the
+// pipeline's AttemptTimeout as well as DialTimeout, and reports it to
+// OnAttempt as the pipeline does. The failures of one outage are logged at
+// attempts 1, 2, 4, 8 and so on, so that a long outage logs a few lines.
+func (m *mux) dialOnce(ctx context.Context, attempt int, delay time.Duration) (*ws.Conn, error) {
+	timeout := m.cfg.DialTimeout
+	if t := m.cfg.Pipeline.AttemptTimeout; t > 0 && (timeout <= 0 || t < timeout) {
+		timeout = t
+	}
+
+	start := time.Now()
+	conn, err := m.dialAttempt(ctx, timeout)
+	if ctx.Err() != nil {
+		if conn != nil {
+			_ = conn.CloseNow()
+		}
+		return nil, fmt.Errorf("websocket: dial %s: %w", m.url, ctx.Err())
+	}
+
+	if hook := m.cfg.Pipeline.OnAttempt; hook != nil {
+		info := transport.AttemptInfo{Op: "dial", Target: m.target, Attempt: attempt, Err: err, Duration: time.Since(start)}
+		if err != nil {
+			info.NextDelay = delay
+		}
+		hook(info)
+	}
+	if err != nil && attempt&(attempt-1) == 0 {
+		m.log.Warn("websocket reconnect failed: retrying for the calls whose jobs the server accepted",
+			"url", m.url, "attempt", attempt, "retry_in", delay, "calls", m.callCount(), "error", err)
+	}
+	return conn, err
+}
+
+// dialAttempt makes one dial, bounded by timeout when it is positive and by
+// the HTTPClient's Timeout when it is set. A dial that runs past either bound
+// while ctx lives fails with an error that matches
+// transport.ErrAttemptTimeout, which is retryable.
+func (m *mux) dialAttempt(ctx context.Context, timeout time.Duration) (*ws.Conn, error) {
+	dialCtx := ctx
+	if timeout > 0 {
+		var cancel context.CancelFunc
+		dialCtx, cancel = context.WithTimeout(ctx, timeout)
+		defer cancel()
+	}
+
+	conn, resp, err := ws.Dial(dialCtx, m.url, &ws.DialOptions{HTTPClient: m.cfg.HTTPClient, HTTPHeader: m.cfg.Header})
+	if err == nil {
+		return conn, nil
+	}
+	// coder/websocket applies the HTTPClient's Timeout as a context deadline
+	// of its own, so its expiry shows only in err.
+	timedOut := errors.Is(dialCtx.Err(), context.DeadlineExceeded) || errors.Is(err, context.DeadlineExceeded)
+	if ctx.Err() == nil && timedOut {
+		return nil, fmt.Errorf("%w: websocket: the upgrade request got no response within %v: %v",
+			transport.ErrAttemptTimeout, m.dialLimit(timeout), err)
+	}
+	return nil, dialError(m.url, resp, err)
+}
+
+// dialLimit returns the shorter of timeout and the HTTPClient's Timeout,
+// ignoring those that are not set.
+func (m *mux) dialLimit(timeout time.Duration) time.Duration {
+	if c := m.cfg.HTTPClient; c != nil && c.Timeout > 0 && (timeout <= 0 || c.Timeout < timeout) {
+		return c.Timeout
+	}
+	return timeout
+}
+
+func (m *mux) callCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.calls)
 }
 
 // dialError classifies a failed dial of socketURL. A network failure stays as
 // it is, for transport.Retryable to judge. An overloaded response (503, 429,
-// 502, 504) is retryable after its Retry-After. Any other HTTP response
-// becomes a *transport.JobError with the server's problem, which is not
-// retried.
+// 502, 504) is retryable after its Retry-After and carries the server's
+// *transport.Problem, but no *transport.JobError, because no job was
+// rejected. Any other HTTP response becomes a *transport.JobError with the
+// server's problem, which is not retried.
 func dialError(socketURL string, resp *http.Response, err error) error {
 	if resp == nil || resp.StatusCode == http.StatusSwitchingProtocols {
 		return err // coder/websocket's message starts with "failed to WebSocket dial"
 	}
 
-	rejection := &transport.JobError{Problem: *wire.ReadProblem(resp)}
+	problem := wire.ReadProblem(resp)
 	switch resp.StatusCode {
 	case http.StatusServiceUnavailable, http.StatusTooManyRequests, http.StatusBadGateway, http.StatusGatewayTimeout:
-		return transport.MarkRetryable(rejection, wire.RetryAfter(resp.Header, time.Now()))
+		return transport.MarkRetryable(fmt.Errorf("websocket: server responded to the upgrade request with %s: %w", resp.Status, problem),
+			wire.RetryAfter(resp.Header, time.Now()))
 	case http.StatusNotFound:
 		// The server's own detail names its routes at best, such as those of
 		// a server that mounts only the polling handler.
-		rejection.Problem.Detail = notServedDetail(socketURL, &rejection.Problem)
+		problem.Detail = notServedDetail(socketURL, problem)
 	}
-	return rejection
+	return &transport.JobError{Problem: *problem}
 }
 
 // notServedDetail returns the detail of a 404 response to the upgrade
@@ -550,37 +723,35 @@ func notServedDetail(socketURL string, p *transport.Problem) string {
 		socketURL, serverDetail)
 }
 
-// failWaiting ends every waiting call with the error of a dial that failed
-// for good. A call whose job ID is known gets the ID in the error's message.
-func (m *mux) failWaiting(err error) {
+// afterDialFailure ends the calls that a failed dial leaves without a chance.
+// An error that no retry can change, such as a 401 or 404 response, ends
+// every call. Otherwise a dial through the pipeline, whose attempts are spent
+// or whose breaker is open, ends the calls without a job ID, and the calls
+// with an accepted job wait for the next dial.
+func (m *mux) afterDialFailure(err error, pipelined bool) {
+	final := !transport.Retryable(err) && !errors.Is(err, transport.ErrUnavailable) && !transport.IsCircuitOpen(err)
+
 	m.mu.Lock()
 	defer m.mu.Unlock()
 
+	m.dialErr = err
 	for _, c := range m.calls {
-		if c.jobID != "" {
+		switch {
+		case final && c.jobID != "":
 			m.log.Error("reconnect failed: call ended", "call_id", c.id, "job_id", c.jobID, "error", err)
+			m.finishLocked(c, nil, reconnectError(c.jobID, err))
+		case final || pipelined && c.jobID == "":
+			m.finishLocked(c, nil, err)
 		}
-		m.finishLocked(c, nil, reconnectError(c.jobID, err))
 	}
 }
 
-// reconnectError returns err with jobID in its message, keeping the errors
-// that errors.Is and errors.As find.
+// reconnectError returns the error of a reconnect that failed for good, such
+// as with a 401 response, with jobID in its message. It keeps the errors that
+// errors.Is and errors.As find.
 func reconnectError(jobID string, err error) error {
-	if jobID == "" {
-		return err
-	}
-	var unavailable *transport.UnavailableError
-	if errors.As(err, &unavailable) {
-		return &transport.UnavailableError{
-			Op:       unavailable.Op,
-			URL:      unavailable.URL,
-			Attempts: unavailable.Attempts,
-			Err: fmt.Errorf("job %s was accepted and may still run; the server cancels it unless a client resumes it within its grace period: %w",
-				jobID, unavailable.Err),
-		}
-	}
-	return fmt.Errorf("websocket: reconnect for job %s failed: %w", jobID, err)
+	return fmt.Errorf("websocket: reconnect for job %s failed, so the server cancels the job unless a client resumes it within its grace period: %w",
+		jobID, err)
 }
 
 // serve makes s the open socket, sends every waiting call on it and reads it

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"strconv"
 	"sync"
@@ -204,6 +205,8 @@ func (s *session) start(ctx context.Context, m wire.Message) {
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
+		// The final message of a call unregisters it first, so this covers
+		// the calls that end without one, such as when the socket fails.
 		defer s.unregister(c)
 
 		if m.Type == wire.MsgSubmit {
@@ -230,10 +233,22 @@ func (s *session) register(callID string) (*serverCall, *transport.Problem) {
 	return c, nil
 }
 
+// unregister frees the call's ID for a new call. It is safe to call more
+// than once: a later call that reuses the ID keeps its registration.
 func (s *session) unregister(c *serverCall) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	delete(s.calls, c.id)
+	if s.calls[c.id] == c {
+		delete(s.calls, c.id)
+	}
+}
+
+// sendFinal unregisters the call and then sends its last message. A client
+// may reuse the call ID as soon as that message arrives, as it does when it
+// retries a submit rejected as overloaded, so the ID must be free by then.
+func (s *session) sendFinal(ctx context.Context, c *serverCall, m wire.Message) error {
+	s.unregister(c)
+	return s.send(ctx, m)
 }
 
 // submit creates the call's job, or finds the job of its idempotency key,
@@ -252,7 +267,7 @@ func (s *session) submit(ctx context.Context, c *serverCall, m wire.Message) {
 
 	var deadline time.Time
 	if m.TimeoutMs > 0 {
-		deadline = s.h.rt.Now().Add(time.Duration(m.TimeoutMs) * time.Millisecond)
+		deadline = s.h.rt.Now().Add(millisecondsToDuration(m.TimeoutMs))
 	}
 	job, created, err := s.h.rt.Submit(ctx, jobs.Submission{
 		Owner:          s.owner,
@@ -289,10 +304,19 @@ func (s *session) resume(ctx context.Context, c *serverCall, m wire.Message) {
 	s.follow(ctx, c, job)
 }
 
+// millisecondsToDuration converts a positive timeout_ms to a duration. A
+// time.Duration ends at about 292 years, so a longer timeout counts as that
+// long instead of overflowing into a negative duration and a deadline in the
+// past. The Longhaul-Timeout header of the HTTP strategies saturates the same
+// way.
+func millisecondsToDuration(ms int64) time.Duration {
+	return time.Duration(min(ms, int64(math.MaxInt64/time.Millisecond))) * time.Millisecond
+}
+
 // fail ends the call with an error message and logs it.
 func (s *session) fail(ctx context.Context, c *serverCall, jobID string, problem *transport.Problem) {
 	s.h.log.Warn("call rejected", "conn_id", s.id, "call_id", c.id, "job_id", jobID, "code", problem.Code, "error", problem)
-	_ = s.send(ctx, wire.Message{Type: wire.MsgError, CallID: c.id, JobID: jobID, Problem: problem})
+	_ = s.sendFinal(ctx, c, wire.Message{Type: wire.MsgError, CallID: c.id, JobID: jobID, Problem: problem})
 }
 
 // follow sends accepted for the call's job and sends its progress and its
@@ -334,7 +358,7 @@ func (s *session) watch(ctx context.Context, c *serverCall, job *jobs.Job) bool 
 			}
 		}
 		if job.State.Finished() {
-			_ = s.send(ctx, finalMessage(c.id, job))
+			_ = s.sendFinal(ctx, c, finalMessage(c.id, job))
 			return true
 		}
 
@@ -345,7 +369,7 @@ func (s *session) watch(ctx context.Context, c *serverCall, job *jobs.Job) bool 
 		if err != nil {
 			problem := wire.ProblemOf(err)
 			s.h.log.Error("watching job failed", "conn_id", s.id, "call_id", c.id, "job_id", job.ID, "error", err)
-			_ = s.send(ctx, wire.Message{Type: wire.MsgError, CallID: c.id, JobID: job.ID, Problem: problem})
+			_ = s.sendFinal(ctx, c, wire.Message{Type: wire.MsgError, CallID: c.id, JobID: job.ID, Problem: problem})
 			return false
 		}
 		job = next
