@@ -48,22 +48,32 @@ type Config struct {
 	HTTPClient *http.Client
 
 	// Pipeline configures the retries, the circuit breaker and the per-attempt
-	// timeout of every submit, status request and cancel. Defaults to the zero
-	// PipelineConfig: 5 attempts with backoff from 100 ms, a breaker per server
-	// and no per-attempt timeout.
+	// timeout of every submit, status request and cancel. Its retries bound a
+	// submit, but not the wait for an accepted job. A status request that
+	// fails after its retries is sent again after a backoff from
+	// Retry.BaseDelay up to Retry.MaxDelay. While the breaker is not closed,
+	// the status requests of accepted jobs go outside it, one attempt each.
+	// Defaults to the zero PipelineConfig: 5 attempts with backoff from 100 ms
+	// up to 10 s, a breaker per server and no per-attempt timeout.
 	Pipeline transport.PipelineConfig
 
-	// Logger receives a debug line for every submit, and a line for every
-	// best-effort cancel after a caller gave up, with the job_id. Nil means
-	// silent. Defaults to nil.
+	// Logger receives a debug line for every submit and a line for every
+	// best-effort cancel after a caller gave up. It also receives a warning
+	// when the status requests of a job fail during an outage (at failures 1,
+	// 2, 4, 8 and so on), a line when they succeed again, and a line when a
+	// cut long-poll shortens a call's wait. Every line has the job_id. Nil
+	// means silent. Defaults to nil.
 	Logger *slog.Logger
 
 	// LongPoll is the maximum time that the server holds each status request
 	// open until the job changes, sent as Prefer: wait. When
 	// Pipeline.AttemptTimeout or HTTPClient.Timeout is set, LongPoll is cut to
 	// 3/4 of the shorter one, so that a long-poll ends before its request times
-	// out. A negative value turns long-polling off, and the client then sends a
-	// status request every PollInterval. Zero means the default. Defaults to 25 s.
+	// out. A call halves its own wait, down to 1 s, each time the network cuts
+	// a long-poll that had been open for at least 1 s, as proxies that close
+	// idle connections do. A negative value turns long-polling off, and the
+	// client then sends a status request every PollInterval. Zero means the
+	// default. Defaults to 25 s.
 	LongPoll time.Duration
 
 	// PollInterval is the minimum time between the starts of two status
@@ -83,12 +93,19 @@ type Client[Req, Res any] struct {
 	http     *http.Client
 	ownsHTTP bool // the Client created http, so Close closes its idle connections
 	pipeline *transport.Pipeline
-	log      *slog.Logger
-	longPoll time.Duration // 0 means no long-poll
-	interval time.Duration
+	// unguarded sends the status requests of accepted jobs while the
+	// server's breaker is not closed: one attempt each, outside the breaker.
+	unguarded *transport.Pipeline
+	retry     transport.RetryPolicy // spaces the status requests while the server is unreachable
+	log       *slog.Logger
+	longPoll  time.Duration // 0 means no long-poll
+	interval  time.Duration
 	// stallTimeout bounds the time without progress of each request; tests
 	// shorten it.
 	stallTimeout time.Duration
+	// minLongPoll is the shortest wait that a long-poll cut by the network
+	// shortens the call's wait to; tests shorten it.
+	minLongPoll time.Duration
 
 	mu       sync.Mutex
 	closed   bool
@@ -133,10 +150,13 @@ func NewClient[Req, Res any](baseURL string, cfg Config) (*Client[Req, Res], err
 		http:         httpClient,
 		ownsHTTP:     owns,
 		pipeline:     transport.NewPipeline(cfg.Pipeline),
+		unguarded:    newUnguardedPipeline(cfg.Pipeline),
+		retry:        cfg.Pipeline.Retry,
 		log:          logger,
 		longPoll:     longPollWait(cfg, httpClient),
 		interval:     interval,
 		stallTimeout: defaultStallTimeout,
+		minLongPoll:  defaultMinLongPoll,
 		calls:        make(map[uint64]context.CancelCauseFunc),
 	}, nil
 }
@@ -173,10 +193,13 @@ func longPollWait(cfg Config, httpClient *http.Client) time.Duration {
 // random key per call) on every retry, so a submit whose response was lost never
 // starts a second job. Do calls the OnAccepted option with the job ID once the
 // server has accepted the job, and the OnProgress option whenever the job's
-// progress changes. When ctx ends, Do sends a best-effort cancel of the job in
-// the background and returns an error that matches ctx.Err(). A job that failed
-// or was canceled returns a *transport.JobError with the job ID. See
-// transport.Client for the other errors.
+// progress changes. Once the server has accepted the job, neither an
+// unreachable server nor an open circuit breaker ends the call: Do reads the
+// job again after a backoff until ctx ends or Close is called. When ctx ends,
+// Do sends a best-effort cancel of the job in the background and returns an
+// error that matches ctx.Err(). A job that failed or was canceled returns a
+// *transport.JobError with the job ID. See transport.Client for the other
+// errors.
 func (c *Client[Req, Res]) Do(ctx context.Context, req Req, opts ...transport.CallOption) (Res, error) {
 	var zero Res
 	o := transport.ApplyCallOptions(opts...)
@@ -194,7 +217,7 @@ func (c *Client[Req, Res]) Do(ctx context.Context, req Req, opts ...transport.Ca
 		o.OnAccepted(st.ID)
 	}
 
-	res, err := c.await(callCtx, st, etag, o)
+	res, err := c.await(callCtx, st.ID, st, etag, o)
 	if err == nil {
 		return res, nil
 	}
@@ -250,7 +273,8 @@ func (c *Client[Req, Res]) Submit(ctx context.Context, req Req, opts ...transpor
 
 // Resume waits for the job with the given ID to end and returns its result,
 // like the second half of Do. Use it after a restart, with an ID that
-// OnAccepted or Submit returned. It calls the OnProgress option on changes.
+// OnAccepted or Submit returned. It calls the OnProgress option on changes,
+// and waits through outages of the server like Do.
 //
 // Unlike Do, Resume does not cancel the job when ctx ends, because the caller
 // may only be watching it: call Cancel for that. An ID that the server does
@@ -268,17 +292,11 @@ func (c *Client[Req, Res]) Resume(ctx context.Context, jobID string, opts ...tra
 	}
 	defer end()
 
-	// A plain request first: it returns at once with the job's ETag, which
-	// the long-polls after it need.
-	st, etag, err := c.poll(callCtx, jobID, "", 0)
-	if err == nil {
-		var res Res
-		res, err = c.await(callCtx, st, etag, o)
-		if err == nil {
-			return res, nil
-		}
+	res, err := c.await(callCtx, jobID, nil, "", o)
+	if err != nil {
+		return zero, c.callError(ctx, callCtx, "job "+jobID, err)
 	}
-	return zero, c.callError(ctx, callCtx, "job "+jobID, err)
+	return res, nil
 }
 
 // Cancel sends DELETE for the job with the given ID, which cancels it on the
@@ -399,29 +417,42 @@ func checkJobID(id string) error {
 	return &transport.JobError{Problem: *p}
 }
 
-// await polls the job whose status is st, with ETag etag, until it ends.
-func (c *Client[Req, Res]) await(ctx context.Context, st *wire.Status, etag string, o transport.CallOptions) (Res, error) {
+// await polls the job until it ends. st and etag are the job's last status
+// and ETag, and a nil st makes the first request one without a wait, which
+// returns at once with the ETag that the long-polls after it need.
+//
+// A status request that fails with the server unreachable, after its
+// retries, or that an open breaker rejects, does not end the call: the job
+// keeps running on the server, so await waits and reads it again until ctx
+// ends. See handlePollError and pipelineForJob.
+func (c *Client[Req, Res]) await(ctx context.Context, jobID string, st *wire.Status, etag string, o transport.CallOptions) (Res, error) {
+	var zero Res
 	interval := c.interval
 	if o.PollInterval > 0 {
 		interval = o.PollInterval
 	}
+	w := &watch{jobID: jobID, wait: c.longPoll}
 	var reported transport.Progress
 
 	for {
-		if o.OnProgress != nil && st.Progress != reported {
-			reported = st.Progress
-			o.OnProgress(reported)
-		}
-		if st.State.Finished() {
-			return outcome[Res](st)
+		if st != nil {
+			if o.OnProgress != nil && st.Progress != reported {
+				reported = st.Progress
+				o.OnProgress(reported)
+			}
+			if st.State.Finished() {
+				return outcome[Res](st)
+			}
 		}
 
 		// Without If-None-Match the server holds the request until the job
 		// ends. That is what a call without a progress handler wants: one
 		// request per long-poll. A call with one sends its ETag so that every
 		// change answers, and without an ETag it asks without a wait.
-		wait, ifNoneMatch := c.longPoll, ""
+		wait, ifNoneMatch := w.wait, ""
 		switch {
+		case st == nil:
+			wait = 0
 		case o.OnProgress == nil:
 		case etag == "":
 			wait = 0
@@ -429,19 +460,21 @@ func (c *Client[Req, Res]) await(ctx context.Context, st *wire.Status, etag stri
 			ifNoneMatch = etag
 		}
 		start := time.Now()
-		next, nextETag, err := c.poll(ctx, st.ID, ifNoneMatch, wait)
+		next, nextETag, err := c.poll(ctx, c.pipelineForJob(), jobID, ifNoneMatch, wait)
 		if err != nil {
-			var zero Res
-			return zero, err
+			if err := c.handlePollError(ctx, w, err); err != nil {
+				return zero, err
+			}
+			continue
 		}
+		c.endOutage(w)
 
-		unchanged := next == nil || sameStatus(st, etag, next, nextETag)
+		unchanged := next == nil || st != nil && sameStatus(st, etag, next, nextETag)
 		if next != nil {
 			st, etag = next, nextETag
 		}
 		if unchanged {
 			if !sleep(ctx, interval-time.Since(start)) {
-				var zero Res
 				return zero, ctx.Err()
 			}
 		}

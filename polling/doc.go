@@ -33,7 +33,23 @@
 //     the Client's transport.Pipeline. It retries network failures and 429, 502,
 //     503 and 504 responses with backoff, honouring a capped Retry-After. A
 //     circuit breaker guards each server, and an optional timeout bounds each
-//     attempt.
+//     attempt. The retries bound the submit, which fails with
+//     transport.ErrUnavailable when the server cannot be reached before any
+//     job exists.
+//   - Once the server has accepted the job, an outage costs the call nothing
+//     but time: after acceptance the call is bounded by the caller's context
+//     and Close, not by the retry policy. A status request that fails after
+//     its retries, or that the circuit breaker rejects, is logged as a warning
+//     with the job_id (failures 1, 2, 4, 8 and so on of one outage). It is
+//     sent again after a backoff that doubles from Retry.BaseDelay up to
+//     Retry.MaxDelay, with jitter, until the server responds. So a refused connection, a restart of the server or a new
+//     server on the same store leaves the call waiting for the job, which
+//     keeps running. While the server's breaker is open or half-open, these
+//     requests go outside it, one attempt each, because its OpenTimeout (30 s
+//     by default) would otherwise hold the call long after a short outage.
+//     The breaker still rejects new submits. A *transport.JobError ends the
+//     call at once, such as not-found for a job that expired or that a
+//     server with an in-memory store lost in a restart.
 //   - A submit carries an Idempotency-Key, random per call unless the call sets
 //     one with transport.WithIdempotencyKey, and every retry sends the same key.
 //     A submit whose response was lost therefore returns the job of the first
@@ -44,6 +60,11 @@
 //     beyond its long-poll wait is abandoned and retried, so a connection that
 //     the network black-holes does not hang the call. The job keeps running
 //     while the client is away, and Resume picks it up by ID.
+//   - A proxy or gateway that closes idle connections sooner than the
+//     long-poll wait does not fail the call either. When a long-poll that had
+//     been open for at least 1 s breaks before the server responded, the call
+//     halves its wait, down to 1 s, and polls again at once without counting
+//     a failure. The first shortening of each call is logged at Info.
 //   - The caller's deadline travels with the submit in the Longhaul-Timeout
 //     header, so the server stops the job when the caller can no longer use it.
 //   - When the caller's context ends, Do returns at once with an error that
@@ -55,10 +76,10 @@
 // Choose polling when jobs take seconds to minutes and the network between
 // client and server may drop or stall, and the client cannot offer an HTTP
 // endpoint for callbacks. It needs nothing but outgoing HTTP requests, passes
-// proxies that cut long requests (each long-poll is short and retried), and
-// survives a client restart through the job ID. It costs a request per change
-// or per LongPoll, and adds a round trip to short jobs compared with the
-// simple strategy.
+// proxies that cut idle connections (the client shortens its long-polls to
+// fit them), and survives a client restart through the job ID. It costs a
+// request per change or per LongPoll, and adds a round trip to short jobs
+// compared with the simple strategy.
 //
 // # Example
 //
@@ -90,11 +111,14 @@
 //   - Progress is sampled: the runtime stores at most one report per
 //     jobs.Config.ProgressInterval, and the client sees the latest one at
 //     each status request, so it may skip steps.
-//   - When the server stays unreachable through every retry of one status
-//     request (5 attempts, a few seconds by default), Do returns
-//     transport.ErrUnavailable although the job may still be running; the
-//     error names the job, and Resume continues the wait. Raise
-//     Config.Pipeline.Retry.MaxAttempts to ride out longer outages.
+//   - Without a deadline on the caller's context, a call whose server never
+//     comes back after accepting the job keeps waiting until ctx ends or Close
+//     is called, with a status request every half to whole Retry.MaxDelay
+//     (5 to 10 s by default). Give calls a deadline to bound the wait.
+//   - The long-poll wait is never shortened below 1 s, so a proxy that closes
+//     connections idle for less than that cuts every long-poll. The call then
+//     waits as through an outage, with failed requests and backoff, and reads
+//     the result once the job has ended.
 //   - The client reads status documents of at most 64 MiB, which bounds the
 //     size of a result.
 //   - The 30 s limit without data is fixed. A server or proxy that pauses

@@ -87,14 +87,16 @@ func (c *Client[Req, Res]) submit(ctx context.Context, req Req, key string) (*wi
 	return st, etag, err
 }
 
-// poll reads the status of the job. With a non-empty etag and a positive wait,
-// the server holds the request until the job's ETag differs from etag or the
-// wait passes. poll returns a nil status when the server responded with 304 Not
-// Modified, and a *transport.JobError with code not-found for 404.
-func (c *Client[Req, Res]) poll(ctx context.Context, jobID, etag string, wait time.Duration) (*wire.Status, string, error) {
+// poll reads the status of the job through pipeline. With a non-empty etag
+// and a positive wait, the server holds the request until the job's ETag
+// differs from etag or the wait passes. poll returns a nil status when the
+// server responded with 304 Not Modified, a *transport.JobError with code
+// not-found for 404, and a *longPollCutError, without retries, for a
+// long-poll that the network cut while the server held it.
+func (c *Client[Req, Res]) poll(ctx context.Context, pipeline *transport.Pipeline, jobID, etag string, wait time.Duration) (*wire.Status, string, error) {
 	var st *wire.Status
 	var nextETag string
-	err := c.pipeline.Do(ctx, opPoll, c.target, func(ctx context.Context) error {
+	err := pipeline.Do(ctx, opPoll, c.target, func(ctx context.Context) error {
 		httpReq, err := http.NewRequestWithContext(ctx, http.MethodGet, c.jobURL(jobID), nil)
 		if err != nil {
 			return err
@@ -107,8 +109,12 @@ func (c *Client[Req, Res]) poll(ctx context.Context, jobID, etag string, wait ti
 			httpReq.Header.Set("Prefer", "wait="+formatSeconds(wait))
 		}
 
+		start := time.Now()
 		resp, release, err := c.send(httpReq, wait)
 		if err != nil {
+			if open := time.Since(start); c.cutWhileWaiting(ctx, err, wait, open) {
+				return &longPollCutError{wait: wait, open: open, err: err.Error()}
+			}
 			return err
 		}
 		defer release()
