@@ -248,8 +248,8 @@ func submitClient(userClient *http.Client) (*http.Client, *http.Transport) {
 // Idempotent-Replayed: true, or when the job's callback URL is not the one
 // this call sent. The job then gets no delivery here, because the server
 // delivers to the earlier call's URL with its secret. So Do reads the job at
-// once and long-polls it until it ends, as polling.Client.Resume does, and a
-// read that fails after its retries ends the call. A retried submit of this
+// once and long-polls it until it ends, as polling.Client.Resume does: through
+// an outage too, until ctx ends. A retried submit of this
 // very call, which the server also replays, keeps this call's callback URL
 // and waits for the delivery.
 //
