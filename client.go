@@ -176,16 +176,20 @@ func (c *Client[Req, Res]) Do(ctx context.Context, req Req, opts ...transport.Ca
 	}
 }
 
-// neverReachedEngine reports whether err shows that a request cannot have
-// reached the engine: no connection was opened, or the server rejected the
-// request as overloaded before running it.
+// neverReachedEngine reports whether err, the error of a simple call's last
+// attempt, shows that the request cannot have reached the engine: no
+// connection was opened, or a longhaul server rejected the request as
+// overloaded before running it. With more than one attempt allowed, an
+// earlier attempt may have reached it: the caller then accepted repeats.
 func neverReachedEngine(err error) bool {
 	var opErr *net.OpError
 	if errors.As(err, &opErr) && opErr.Op == "dial" {
 		return true
 	}
+	// Only an overloaded problem that a longhaul server sent counts: a
+	// gateway's plain 503 can come after the engine started.
 	var p *transport.Problem
-	return errors.As(err, &p) && p.Code == transport.CodeOverloaded
+	return errors.As(err, &p) && p.Code == transport.CodeOverloaded && p.Type == transport.ProblemTypeBase+transport.CodeOverloaded
 }
 
 func (c *Client[Req, Res]) logFallback(from transport.Strategy, jobID string, err error) {

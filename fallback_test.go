@@ -2,6 +2,7 @@ package longhaul_test
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/longhaul-go/longhaul"
 	"github.com/longhaul-go/longhaul/internal/faultnet"
+	"github.com/longhaul-go/longhaul/internal/wire"
 	"github.com/longhaul-go/longhaul/lookup"
 	"github.com/longhaul-go/longhaul/polling"
 	"github.com/longhaul-go/longhaul/transport"
@@ -104,5 +106,70 @@ func pollingRetryingConfig() polling.Config {
 			Retry:   transport.RetryPolicy{MaxAttempts: 20, BaseDelay: 20 * time.Millisecond, MaxDelay: 100 * time.Millisecond},
 			Breaker: &transport.BreakerSettings{Disabled: true},
 		},
+	}
+}
+
+// startGateway serves a combined server behind a front handler whose POST /run
+// responds with 503: plain text like a gateway when plainText is set, else the
+// overloaded problem of a longhaul server. It returns the URL and a counter of
+// the submits that reached POST /jobs.
+func startGateway(t *testing.T, plainText bool) (string, *atomic.Int64) {
+	t.Helper()
+	srv := longhaul.NewServer(&lookup.Engine{Source: lookup.DefaultDemo()}, testServerConfig())
+	var submits atomic.Int64
+	front := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == "/run" && plainText:
+			http.Error(w, "upstream connect error or disconnect/reset before headers", http.StatusServiceUnavailable)
+		case r.URL.Path == "/run":
+			wire.WriteProblem(w, transport.NewProblem(http.StatusServiceUnavailable, transport.CodeOverloaded, "test: the server is full"))
+		default:
+			if r.Method == http.MethodPost && r.URL.Path == "/jobs" {
+				submits.Add(1)
+			}
+			srv.ServeHTTP(w, r)
+		}
+	})
+	server := httptest.NewServer(front)
+	t.Cleanup(func() {
+		server.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		_ = srv.Shutdown(ctx)
+	})
+	return server.URL, &submits
+}
+
+func TestFallbackSimpleGateway503(t *testing.T) {
+	for _, tt := range []struct {
+		name         string
+		plainText    bool
+		wantFallback bool
+	}{
+		{name: "gateway plain text", plainText: true, wantFallback: false},
+		{name: "longhaul overloaded problem", plainText: false, wantFallback: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			url, submits := startGateway(t, tt.plainText)
+			client, err := longhaul.NewClient[lookup.Request, lookup.Result](url, longhaul.ClientConfig{
+				Strategy: transport.StrategySimple,
+				Pipeline: transport.PipelineConfig{Retry: transport.RetryPolicy{MaxAttempts: 1}},
+			})
+			require.NoError(t, err)
+			defer client.Close()
+
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			got, err := client.Do(ctx, lookup.Request{ProductIDs: []string{"1"}})
+
+			if tt.wantFallback {
+				require.NoError(t, err)
+				require.Len(t, got.Items, 1)
+				assert.Equal(t, int64(1), submits.Load(), "submits through the polling fallback")
+				return
+			}
+			assert.ErrorIs(t, err, transport.ErrUnavailable)
+			assert.Equal(t, int64(0), submits.Load(), "submits through the polling fallback")
+		})
 	}
 }

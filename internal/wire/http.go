@@ -353,7 +353,12 @@ func ReadProblem(resp *http.Response) *transport.Problem {
 		case http.StatusUnsupportedMediaType:
 			code = transport.CodeUnsupportedMedia
 		}
-		return transport.NewProblem(resp.StatusCode, code, "server responded %s without problem details: %q", resp.Status, text)
+		p := transport.NewProblem(resp.StatusCode, code, "server responded %s without problem details: %q", resp.Status, text)
+		// about:blank marks a problem that says no more than its status
+		// (RFC 9457): the code is a guess, which a proxy's answer may
+		// belie, so callers can tell it from one a longhaul server sent.
+		p.Type = "about:blank"
+		return p
 	}
 	if p.Status == 0 {
 		p.Status = resp.StatusCode

@@ -71,7 +71,7 @@ func TestReadProblemWithoutDetails(t *testing.T) {
 		t.Run(http.StatusText(tt.status), func(t *testing.T) {
 			t.Parallel()
 			p := wire.ReadProblem(problemResponse(tt.status, strings.NewReader(tt.body)))
-			requireProblem(t, p, tt.status, tt.want, "without problem details", http.StatusText(tt.status))
+			requireGuessedProblem(t, p, tt.status, tt.want, "without problem details", http.StatusText(tt.status))
 			assert.Contains(t, p.Detail, strconv.Quote(strings.TrimSpace(tt.body)), "detail quotes the body")
 		})
 	}
@@ -94,13 +94,13 @@ func TestReadProblemLimit(t *testing.T) {
 	body := &countingReader{}
 	p := wire.ReadProblem(problemResponse(http.StatusBadGateway, body))
 	assert.LessOrEqual(t, body.n, wire.MaxProblemBytes, "bytes read from an endless body")
-	requireProblem(t, p, http.StatusBadGateway, transport.CodeInternal, "without problem details", "...")
+	requireGuessedProblem(t, p, http.StatusBadGateway, transport.CodeInternal, "without problem details", "...")
 	assert.Less(t, len(p.Detail), 300, "detail length of a long body")
 
 	// A problem over the limit is cut, so it is not valid JSON any more.
 	long := `{"code":"job-failed","status":500,"detail":"` + strings.Repeat("x", wire.MaxProblemBytes) + `"}`
 	p = wire.ReadProblem(problemResponse(http.StatusInternalServerError, strings.NewReader(long)))
-	requireProblem(t, p, http.StatusInternalServerError, transport.CodeInternal, "without problem details")
+	requireGuessedProblem(t, p, http.StatusInternalServerError, transport.CodeInternal, "without problem details")
 
 	// One just under the limit is read whole.
 	fits := `{"code":"job-failed","status":500,"detail":"` + strings.Repeat("x", wire.MaxProblemBytes-100) + `"}`
@@ -176,5 +176,20 @@ func TestDecodeProblemInvalid(t *testing.T) {
 		got, err := wire.DecodeProblem([]byte(body))
 		assert.Error(t, err, "DecodeProblem(%q) returned %+v, want an error", body, got)
 		assert.Nil(t, got, "problem of DecodeProblem(%q)", body)
+	}
+}
+
+// requireGuessedProblem fails the test unless p is a problem that ReadProblem
+// made up for a response without problem details: type about:blank, and the
+// given status, code and detail parts.
+func requireGuessedProblem(t *testing.T, p *transport.Problem, status int, code string, parts ...string) {
+	t.Helper()
+	require.NotNil(t, p, "got no problem, want %d %s", status, code)
+	assert.Equal(t, "about:blank", p.Type, "type of a made-up problem")
+	assert.Equal(t, status, p.Status, "problem status")
+	assert.Equal(t, code, p.Code, "problem code")
+	assert.NotEmpty(t, p.Title, "problem title")
+	for _, part := range parts {
+		assert.Contains(t, p.Detail, part, "problem detail")
 	}
 }

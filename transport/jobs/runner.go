@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"reflect"
 
 	"github.com/longhaul-go/longhaul/transport"
@@ -34,7 +35,17 @@ type engineRunner[Req, Res any] struct {
 	engine transport.Engine[Req, Res]
 }
 
-func (r engineRunner[Req, Res]) Decode(body []byte) (json.RawMessage, error) {
+func (r engineRunner[Req, Res]) Decode(body []byte) (canonical json.RawMessage, err error) {
+	// A panic in the request type's UnmarshalJSON or Validate would end the
+	// goroutine of a WebSocket session, and with it the process.
+	defer func() {
+		if v := recover(); v != nil {
+			canonical = nil
+			err = transport.NewProblem(http.StatusInternalServerError, transport.CodeInternal,
+				"decoding or validating the request panicked, a bug in the request type's UnmarshalJSON or Validate: %T", v)
+		}
+	}()
+
 	req, err := decodeStrict[Req](body)
 	if err != nil {
 		return nil, err
@@ -48,7 +59,7 @@ func (r engineRunner[Req, Res]) Decode(body []byte) (json.RawMessage, error) {
 		return nil, p
 	}
 
-	canonical, err := json.Marshal(req)
+	canonical, err = json.Marshal(req)
 	if err != nil {
 		return nil, transport.InvalidRequest("request cannot be encoded as JSON: %v", err)
 	}

@@ -955,3 +955,26 @@ func TestRuntimeEnginePanicFailsJob(t *testing.T) {
 	done := finished(t, rt, "", good.ID)
 	assert.Equal(t, jobs.StateSucceeded, done.State)
 }
+
+// panickyRequest is a request type whose Validate panics, as a buggy one might.
+type panickyRequest struct {
+	Items int `json:"items"`
+}
+
+func (panickyRequest) Validate() error { panic("validator bug") }
+
+func TestRunnerDecodePanicIsProblem(t *testing.T) {
+	t.Parallel()
+	runner := jobs.EngineRunner(transport.EngineFunc[panickyRequest, result](
+		func(context.Context, panickyRequest, transport.ProgressFunc) (result, error) { return result{}, nil }))
+
+	canonical, err := runner.Decode([]byte(`{"items":1}`))
+
+	assert.Nil(t, canonical)
+	var p *transport.Problem
+	require.ErrorAs(t, err, &p)
+	assert.Equal(t, http.StatusInternalServerError, p.Status)
+	assert.Equal(t, transport.CodeInternal, p.Code)
+	assert.Contains(t, p.Detail, "panicked")
+	assert.NotContains(t, p.Detail, "validator bug", "the panic value stays out of the response")
+}
