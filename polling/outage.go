@@ -124,6 +124,9 @@ func (c *Client[Req, Res]) handlePollError(ctx context.Context, w *watch, err er
 
 // shortenWait halves the call's long-poll wait after a cut, down to the
 // client's minimum.
+//
+// NOTE: the wait never grows back within the call, so after a few cuts on a
+// flapping link a long call keeps polling about once a second until it ends.
 func (c *Client[Req, Res]) shortenWait(w *watch, cut *longPollCutError) {
 	previous := w.wait
 	w.wait = max(w.wait/2, c.minLongPoll)
