@@ -24,6 +24,9 @@
 // NewClient does not dial. The first Do dials through the client's pipeline
 // (retries with backoff, the server's circuit breaker, a per-attempt timeout),
 // and later calls reuse the socket, which stays open while the client is idle.
+// Each submit goes through the same breaker once a socket is open, so an open
+// breaker rejects new calls. A call waits for the socket outside the breaker,
+// so after the breaker's open time the next dial is its half-open trial.
 // Both sides ping every 15 seconds by default and wait one interval for the
 // pong, so a peer that vanished without closing its connection is noticed
 // within two intervals.

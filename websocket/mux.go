@@ -13,6 +13,7 @@ import (
 	"time"
 
 	ws "github.com/coder/websocket"
+	"github.com/sony/gobreaker/v2"
 
 	"github.com/longhaul-go/longhaul/internal/wire"
 	"github.com/longhaul-go/longhaul/transport"
@@ -69,6 +70,7 @@ type call struct {
 
 	// Guarded by mux.mu.
 	registered bool
+	released   bool // whether the submit step let the call go out on a socket
 	finished   bool
 	jobID      string
 	sentOn     *socket // the socket that carries the latest submit or resume, nil when none does
@@ -123,6 +125,23 @@ func (m *mux) do(ctx context.Context, request json.RawMessage, o transport.CallO
 	}
 	defer m.forget(c)
 
+	// The call waits for the socket outside the circuit breaker. The dial runs
+	// inside the server's breaker, which lets one trial at a time through
+	// while it is half-open. A submit attempt that held that trial while it
+	// waited for the dial would get the dial rejected every time, and the
+	// breaker would never close. An open breaker rejects the submit at once,
+	// so then the call does not wait for a dial.
+	// NOTE: a socket that drops between this wait and the server's accepted
+	// message still leaves the submit attempt waiting for the dial inside the
+	// breaker. While the breaker is half-open, that call then fails with a
+	// circuit-open error, which the breaker does not count, and the next call
+	// gets the trial.
+	if m.pipeline.BreakerState(m.target) != gobreaker.StateOpen {
+		if err := m.awaitSocket(ctx, c); err != nil {
+			return "", nil, err
+		}
+	}
+
 	err := m.pipeline.Do(ctx, "submit", m.target, func(ctx context.Context) error {
 		return m.submit(ctx, c)
 	})
@@ -136,6 +155,41 @@ func (m *mux) do(ctx context.Context, request json.RawMessage, o transport.CallO
 	return m.await(ctx, c, o)
 }
 
+// awaitSocket registers the call, which makes the supervisor dial when no
+// socket is open, and waits until a socket is open. The call does not go out
+// on it before the submit step releases it. awaitSocket returns the error
+// that ended the call, such as that of a failed dial or of an open breaker,
+// or an error that matches ctx.Err() once ctx ends.
+func (m *mux) awaitSocket(ctx context.Context, c *call) error {
+	if err := m.register(c); err != nil {
+		return err
+	}
+	m.wakeSupervisor()
+
+	for {
+		m.mu.Lock()
+		open, finished, err, dialErr := m.sock != nil, c.finished, c.err, m.dialErr
+		m.mu.Unlock()
+
+		switch {
+		case finished:
+			return err
+		case open:
+			return nil
+		}
+
+		select {
+		case <-c.signal:
+		case <-c.done:
+		case <-ctx.Done():
+			if dialErr != nil {
+				return fmt.Errorf("websocket: call abandoned while the client was dialing (last dial error: %v): %w", dialErr, ctx.Err())
+			}
+			return fmt.Errorf("websocket: call abandoned while the client was dialing: %w", ctx.Err())
+		}
+	}
+}
+
 // submit is one attempt of the submit step: it makes sure the call is on its
 // way to the server and waits until the server accepts it, rejects it or the
 // call ends. An overloaded rejection is returned as retryable, so that the
@@ -144,6 +198,7 @@ func (m *mux) submit(ctx context.Context, c *call) error {
 	if err := m.register(c); err != nil {
 		return err
 	}
+	m.release(c)
 	m.push(c)
 
 	for {
@@ -266,6 +321,13 @@ func (m *mux) register(c *call) error {
 	return nil
 }
 
+// release lets the call go out on the open socket and on every later one.
+func (m *mux) release(c *call) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c.released = true
+}
+
 // push sends the call on the open socket, or wakes the supervisor to dial one,
 // which then sends every waiting call.
 func (m *mux) push(c *call) {
@@ -277,18 +339,32 @@ func (m *mux) push(c *call) {
 		m.send(s, c)
 		return
 	}
+	m.wakeSupervisor()
+}
+
+// wakeSupervisor signals the supervisor that calls wait for a socket.
+func (m *mux) wakeSupervisor() {
 	select {
 	case m.wake <- struct{}{}:
 	default:
 	}
 }
 
+// notify signals the call's Do that the call's state changed.
+func notify(c *call) {
+	select {
+	case c.signal <- struct{}{}:
+	default:
+	}
+}
+
 // send writes the call's submit, or its resume once it has a job ID, to s,
-// unless the call has finished or s already carries it. A failed write closes
-// the socket, and the supervisor reconnects.
+// unless the call has finished, the submit step has not released it yet or s
+// already carries it. A failed write closes the socket, and the supervisor
+// reconnects.
 func (m *mux) send(s *socket, c *call) {
 	m.mu.Lock()
-	if c.finished || c.sentOn == s || m.sock != s {
+	if c.finished || !c.released || c.sentOn == s || m.sock != s {
 		m.mu.Unlock()
 		return
 	}
@@ -421,10 +497,7 @@ func (m *mux) dispatch(s *socket, msg wire.Message) {
 	}
 	m.mu.Unlock()
 
-	select {
-	case c.signal <- struct{}{}:
-	default:
-	}
+	notify(c)
 	if resend {
 		m.send(s, c)
 	}
@@ -783,6 +856,7 @@ func (m *mux) serve(ctx context.Context, s *socket) bool {
 
 	for _, c := range waiting {
 		m.send(s, c)
+		notify(c) // a call that waits for a socket goes on to its submit step
 	}
 	err := m.read(ctx, s)
 

@@ -328,3 +328,85 @@ func TestClientRedialAfterPingTimeoutIsBounded(t *testing.T) {
 		})
 	}
 }
+
+func TestClientRecoversAfterBreakerOpens(t *testing.T) {
+	t.Parallel()
+	e := startServer(t, &testEngine{}, websocket.HandlerConfig{})
+	proxy := newProxy(t, e)
+	var failedDials atomic.Int64
+	var breakerState atomic.Int64 // the breaker's latest state, as a gobreaker.State
+	const openTimeout = 200 * time.Millisecond
+	cfg := outageConfig(&failedDials)
+	cfg.Pipeline.Breaker = &transport.BreakerSettings{
+		ConsecutiveFailures: 2,
+		OpenTimeout:         openTimeout,
+		OnStateChange: func(_ string, _, to gobreaker.State) {
+			breakerState.Store(int64(to))
+		},
+	}
+	client := newClient[testRequest, testResult](t, proxy.URL(), cfg)
+
+	got, err := client.Do(testContext(t, 5*time.Second), testRequest{Text: "before"})
+	require.NoError(t, err, "a call before the outage")
+	assert.Equal(t, "BEFORE", got.Upper)
+
+	// The socket drops and every dial is refused, so the next call's 2 dial
+	// attempts fail and open the breaker.
+	require.NoError(t, proxy.SetRefuse(true))
+	proxy.CutAll()
+	_, err = client.Do(testContext(t, 5*time.Second), testRequest{Text: "down"})
+	require.ErrorIs(t, err, transport.ErrUnavailable, "a call during the outage")
+	require.Equal(t, gobreaker.StateOpen, gobreaker.State(breakerState.Load()), "breaker state after the failed call")
+	_, err = client.Do(testContext(t, 5*time.Second), testRequest{Text: "rejected"})
+	require.True(t, transport.IsCircuitOpen(err), "a call while the breaker is open: got %v, want a circuit-open error", err)
+
+	// Once the server is reachable and the open time has passed, the first
+	// call's dial is the half-open breaker's trial: it succeeds and closes
+	// the breaker.
+	require.NoError(t, proxy.SetRefuse(false))
+	time.Sleep(openTimeout + 50*time.Millisecond)
+	got, err = client.Do(testContext(t, 5*time.Second), testRequest{Text: "after"})
+	require.NoError(t, err, "the first call after the open time")
+	assert.Equal(t, "AFTER", got.Upper)
+	assert.Equal(t, gobreaker.StateClosed, gobreaker.State(breakerState.Load()), "breaker state after the trial")
+
+	for i := range 3 {
+		got, err = client.Do(testContext(t, 5*time.Second), testRequest{Text: "later"})
+		require.NoError(t, err, "call %d after the trial", i+1)
+		assert.Equal(t, "LATER", got.Upper, "result of call %d after the trial", i+1)
+	}
+}
+
+func TestClientOpenBreakerRejectsCallAtOnce(t *testing.T) {
+	t.Parallel()
+	engine := &testEngine{Gate: make(chan struct{})}
+	e := startServer(t, engine, websocket.HandlerConfig{ResumeGrace: 5 * time.Second})
+	t.Cleanup(func() { close(engine.Gate) })
+	proxy := newProxy(t, e)
+	var failedDials atomic.Int64
+	cfg := outageConfig(&failedDials)
+	cfg.DialTimeout = 5 * time.Second
+	cfg.Pipeline.Breaker = &transport.BreakerSettings{ConsecutiveFailures: 2, OpenTimeout: time.Hour}
+	client := newClient[testRequest, testResult](t, proxy.URL(), cfg)
+
+	_, accepted := startCall(t, client, testContext(t, 10*time.Second), "accepted")
+	require.NoError(t, proxy.SetRefuse(true))
+	proxy.CutAll()
+	_, err := client.Do(testContext(t, 5*time.Second), testRequest{Text: "opens"})
+	require.ErrorIs(t, err, transport.ErrUnavailable, "a call whose failed dials open the breaker")
+
+	// The reconnects for the accepted call now get no response to the
+	// upgrade request, so the supervisor waits in a dial of up to 5 s.
+	proxy.SetBlackhole(true)
+	require.NoError(t, proxy.SetRefuse(false))
+	time.Sleep(100 * time.Millisecond)
+	settled := failedDials.Load()
+	time.Sleep(100 * time.Millisecond)
+	require.Equal(t, settled, failedDials.Load(), "failed dials while the supervisor waits in a dial")
+
+	start := time.Now()
+	_, err = client.Do(testContext(t, 5*time.Second), testRequest{Text: "rejected"})
+	assert.True(t, transport.IsCircuitOpen(err), "a call while the breaker is open: got %v, want a circuit-open error", err)
+	assert.Less(t, time.Since(start), time.Second, "time to reject a call while the breaker is open")
+	requireWaiting(t, accepted, "while the server does not respond")
+}
