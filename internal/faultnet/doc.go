@@ -88,8 +88,10 @@
 //     overtake the last bytes written. On Linux loopback the peer reads every
 //     byte before the reset, and the tests check this. Other systems may
 //     discard some.
-//   - SetRefuse(false) cannot reserve the port while refusing: another socket
-//     may take it in the meantime. The proxy retries for one second and then
+//   - On Linux the proxy holds its port while refusing, with a socket bound
+//     but not listening (both sockets set SO_REUSEPORT), so no other server
+//     can take it. Elsewhere the port is free while refusing and another
+//     socket may take it: SetRefuse(false) retries for one second and then
 //     returns an error.
 //   - Faults apply per chunk when it is due. A chunk already being written when
 //     a fault changes is not recalled.

@@ -116,6 +116,14 @@ func (p *Proxy) stopListening() error {
 	if ln == nil {
 		return nil
 	}
+	// Hold the port before closing the listener, so that no other socket can
+	// take it in between. On failure the port is left free, as on other
+	// systems.
+	hold, err := holdPort(p.addr)
+	if err != nil {
+		p.logger.Warn("cannot hold the port while refusing connections, so another socket may take it", "addr", p.addr, "error", err)
+	}
+	p.hold = hold
 	if err := ln.Close(); err != nil {
 		return fmt.Errorf("faultnet: failed to close listener on %s: %w", p.addr, err)
 	}
@@ -159,8 +167,10 @@ func (p *Proxy) resumeListening() error {
 func (p *Proxy) listenAgain() (net.Listener, error) {
 	deadline := time.Now().Add(relistenTimeout)
 	for attempt := 1; ; attempt++ {
-		ln, err := net.Listen("tcp", p.addr)
+		ln, err := listenTCP(p.addr)
 		if err == nil {
+			p.hold.release()
+			p.hold = nil
 			return ln, nil
 		}
 		if time.Now().After(deadline) {

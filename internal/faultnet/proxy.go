@@ -73,6 +73,7 @@ type Proxy struct {
 	wg     sync.WaitGroup
 
 	listenMu sync.Mutex // serializes SetRefuse calls, which close and reopen the listener
+	hold     *portHold  // keeps the port while refusing; guarded by listenMu
 
 	mu       sync.Mutex
 	listener net.Listener // nil while refusing and after Close
@@ -122,7 +123,7 @@ func New(cfg Config) (*Proxy, error) {
 		return nil, err
 	}
 
-	ln, err := net.Listen("tcp", listen)
+	ln, err := listenTCP(listen)
 	if err != nil {
 		return nil, fmt.Errorf("faultnet: failed to listen on %s: %w", listen, err)
 	}
