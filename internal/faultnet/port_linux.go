@@ -25,11 +25,11 @@ func listenTCP(addr string) (net.Listener, error) {
 	return lc.Listen(context.Background(), "tcp", addr)
 }
 
-// portHold is a TCP socket bound to a port without listening on it: while it
-// exists, connections to the port are refused (the kernel answers with a
-// reset) and no socket without SO_REUSEPORT can take the port. Without it,
-// another test's server could get the proxy's port while the proxy refuses
-// connections, and clients of the proxy would reach that server.
+// portHold is a TCP socket bound to a port without listening on it. While it
+// exists, the kernel resets connections to the port, so dials fail with
+// ECONNREFUSED, and no socket without SO_REUSEPORT can bind the port. Without
+// it, another test's server could get the proxy's port while the proxy
+// refuses connections, and clients of the proxy would reach that server.
 type portHold struct{ fd int }
 
 // holdPort binds a socket to addr, which the proxy's listener holds, without
