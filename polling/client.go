@@ -447,8 +447,9 @@ func (c *Client[Req, Res]) await(ctx context.Context, jobID string, st *wire.Sta
 
 		// Without If-None-Match the server holds the request until the job
 		// ends. That is what a call without a progress handler wants: one
-		// request per long-poll. A call with one sends its ETag so that every
-		// change answers, and without an ETag it asks without a wait.
+		// request per long-poll. A call with one sends its ETag, so that the
+		// server responds to every change, and without an ETag it polls
+		// without a wait.
 		wait, ifNoneMatch := w.wait, ""
 		switch {
 		case st == nil:

@@ -65,7 +65,7 @@ type Handler struct {
 	log     *slog.Logger
 	mux     *http.ServeMux
 
-	drained   chan struct{} // closed by Drain: long-polls answer at once
+	drained   chan struct{} // closed by Drain: long-polls respond at once
 	drainOnce sync.Once
 }
 
@@ -123,7 +123,7 @@ func cleanBasePath(p string) string {
 	return p
 }
 
-// Drain makes every long-poll in progress, and every later one, answer at
+// Drain makes every long-poll in progress, and every later one, respond at
 // once with the job's current status, so that http.Server.Shutdown need not
 // wait up to MaxWait for them. Clients poll again, elsewhere or after a
 // restart. Register it with http.Server.RegisterOnShutdown. Drain is idempotent.
