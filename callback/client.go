@@ -255,12 +255,11 @@ func submitClient(userClient *http.Client) (*http.Client, *http.Transport) {
 //
 // When ctx ends, Do returns at once with an error that matches ctx.Err() and
 // sends DELETE for the job in the background, bounded by 2 s. A job that
-// failed or was canceled returns a *transport.JobError with the job ID. A job
-// that the server ended at the deadline the submit sent, which the
-// millisecond rounding of Longhaul-Timeout can put a moment before ctx's own,
-// returns an error that matches context.DeadlineExceeded once ctx's deadline
-// passes, when that deadline is at most 1 s away. After Close, Do returns an
-// error that matches transport.ErrClosed.
+// failed or was canceled returns a *transport.JobError with the job ID.
+// Longhaul-Timeout is rounded to milliseconds, so the server can end a job a
+// moment before ctx's own deadline. When that deadline is at most 1 s away, Do
+// then waits for it and returns an error that matches context.DeadlineExceeded.
+// After Close, Do returns an error that matches transport.ErrClosed.
 func (c *Client[Req, Res]) Do(ctx context.Context, req Req, opts ...transport.CallOption) (Res, error) {
 	var zero Res
 	o := transport.ApplyCallOptions(opts...)

@@ -331,7 +331,8 @@ func (d *dispatcher) markInFlight(id string) (context.Context, bool) {
 	return ctx, true
 }
 
-// unmarkInFlight ends the job's delivery context and forgets it.
+// unmarkInFlight cancels the job's delivery context and removes the job from
+// the in-flight map.
 func (d *dispatcher) unmarkInFlight(id string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

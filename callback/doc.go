@@ -59,10 +59,10 @@
 //
 // # Guarantees
 //
-//   - Deliveries survive a receiver that is down: the schedule waits after
-//     each failure for a random time below a ceiling that starts at 1 s and
-//     doubles up to 1 h (full jitter), and keeps trying for 25 h after the job
-//     finished, the last attempt at that time. Then the delivery is
+//   - Deliveries survive a receiver that is down. After each failure the
+//     schedule waits a random time below a ceiling that starts at 1 s and
+//     doubles up to 1 h (full jitter). It keeps trying for 25 h after the job
+//     finished, with the last attempt at that time. Then the delivery is
 //     dead-lettered: its state becomes "dead" with the last error, and the
 //     result stays readable by ID for at least the runtime's retention after
 //     that attempt. With the defaults a receiver that never responds gets

@@ -58,11 +58,10 @@ type Config struct {
 	Pipeline transport.PipelineConfig
 
 	// Logger receives a debug line for every submit and a line for every
-	// best-effort cancel after a caller gave up. It also receives a warning
-	// when the status requests of a job fail during an outage (at failures 1,
-	// 2, 4, 8 and so on), a line when they succeed again, and a line when a
-	// cut long-poll shortens a call's wait. Every line has the job_id. Nil
-	// means silent. Defaults to nil.
+	// best-effort cancel after a caller gave up. During an outage it receives
+	// a warning at failed status requests 1, 2, 4, 8 and so on, and a line
+	// when they succeed again. A cut long-poll that shortens a call's wait is
+	// logged too. Every line has the job_id. Nil means silent. Defaults to nil.
 	Logger *slog.Logger
 
 	// LongPoll is the maximum time that the server holds each status request

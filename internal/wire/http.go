@@ -354,9 +354,10 @@ func ReadProblem(resp *http.Response) *transport.Problem {
 			code = transport.CodeUnsupportedMedia
 		}
 		p := transport.NewProblem(resp.StatusCode, code, "server responded %s without problem details: %q", resp.Status, text)
-		// about:blank marks a problem that says no more than its status
-		// (RFC 9457): the code is a guess, which a proxy's answer may
-		// belie, so callers can tell it from one a longhaul server sent.
+		// RFC 9457 uses about:blank for a problem that adds nothing to its
+		// status. Here the code is only a guess from the status (a proxy's
+		// 503 need not mean an overloaded server), and the type lets callers
+		// tell it from a problem that a longhaul server sent.
 		p.Type = "about:blank"
 		return p
 	}
